@@ -35,6 +35,6 @@ cat > "$dir/tsconfig.build.json" <<JSON
   "extends": "$rel",
   "compilerOptions": { "rootDir": "src", "outDir": "dist" },
   "include": ["src"],
-  "exclude": ["src/**/*.test.ts"]
+  "exclude": ["src/**/*.test.ts", "src/**/*.test-helper.ts"]
 }
 JSON

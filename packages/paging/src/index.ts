@@ -1,0 +1,21 @@
+/**
+ * `@cloudadmin/paging`: continuation-token pagination, bounded concurrency over async iterables,
+ * a token-bucket rate limiter fed from server headers, and retry with full-jitter backoff.
+ *
+ * @example
+ * ```ts
+ * import { flatMapConcurrent, paginate, retry } from "@cloudadmin/paging";
+ * for await (const vm of flatMapConcurrent(batches, (b) => paginate((t) => retry(() => query(b, t))),
+ *   { concurrency: 3 })) console.log(vm);
+ * ```
+ */
+export { paginate, collect } from "./paginate.js";
+export type { Page, PaginateOptions } from "./paginate.js";
+export { flatMapConcurrent, mapConcurrent } from "./concurrency.js";
+export type { ConcurrencyOptions } from "./concurrency.js";
+export { TokenBucket } from "./rate-limiter.js";
+export type { TokenBucketOptions } from "./rate-limiter.js";
+export { retry, parseRetryAfter, isTransientError } from "./retry.js";
+export type { RetryOptions } from "./retry.js";
+export { sleep, realTimer } from "./sleep.js";
+export type { Timer } from "./sleep.js";
