@@ -1,13 +1,17 @@
 import type { ServiceDefinition } from "../definition.js";
-import { notImplementedService } from "../not-implemented.js";
+import { type GraphDataset, checkGraphDataset, generateGraphDataset, graphSchema } from "./dataset.js";
+import { GraphSimService } from "./service.js";
 
-/** The `graph` section of a dataset (SPEC section 7). Filled in by the graph job issue. */
-export type GraphDataset = Record<string, unknown>;
+export type { GraphDataset, GraphPhoto, GraphUser } from "./dataset.js";
+export { extensionName } from "./dataset.js";
+export { GraphSimService, PHOTO_CONCURRENCY_PER_APP, appFromToken } from "./service.js";
 
+/** Microsoft Graph (users, profile photos, JSON batching) over the dataset's `graph` section. */
 export const graphService: ServiceDefinition<GraphDataset> = {
   name: "graph",
   datasetKey: "graph",
-  schema: { type: "object" },
-  generate: () => ({}),
-  create: () => notImplementedService("graph"),
+  schema: graphSchema,
+  check: checkGraphDataset,
+  generate: generateGraphDataset,
+  create: (section, options) => new GraphSimService(section, options.rng),
 };
