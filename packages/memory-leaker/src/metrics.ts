@@ -34,27 +34,27 @@ export function createLeakMetrics(
   const prefix = options.prefix ?? "leaker_";
   if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
 
-  // One sample per scrape, shared by the gauges that prom-client collects one after another.
-  let cached: { at: number; sample: LeakSample } | null = null;
-  const current = (): LeakSample => {
-    const at = performance.now();
-    if (cached === null || at - cached.at > 250) cached = { at, sample: run.sample("snapshot") };
-    return cached.sample;
+  // One sample per scrape, shared by the gauges: prom-client collects metrics in registration
+  // order, so the first gauge ("blocks") takes a fresh sample and the others reuse it.
+  let cached: LeakSample | null = null;
+  const current = (fresh = false): LeakSample => {
+    if (fresh || cached === null) cached = run.sample("snapshot");
+    return cached;
   };
-  const gauge = (name: string, help: string, read: (s: LeakSample) => number | null): void => {
+  const gauge = (name: string, help: string, read: (s: LeakSample) => number | null, fresh = false): void => {
     new Gauge({
       name: prefix + name,
       help,
       registers: [registry],
       collect() {
-        const value = read(current());
+        const value = read(current(fresh));
         if (value === null) this.reset();
         else this.set(value);
       },
     });
   };
 
-  gauge("blocks", "Blocks allocated so far", (s) => s.block);
+  gauge("blocks", "Blocks allocated so far", (s) => s.block, true);
   gauge("allocated_bytes", "Bytes allocated (outside the V8 heap)", (s) => s.allocatedBytes);
   gauge("touched_bytes", "Bytes whose pages were written, so resident", (s) => s.touchedBytes);
   gauge("rss_bytes", "Resident set size of the process", (s) => s.rssBytes);
