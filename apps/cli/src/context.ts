@@ -1,0 +1,138 @@
+import type { ErrorRecord } from "@cloudadmin/errors";
+import type { ColumnSpec, ProgressReporter, Sink } from "@cloudadmin/output";
+import { resolve } from "node:path";
+import { checkEndpoint } from "./endpoints.js";
+import type { GlobalOptions, OutputFormat } from "./globals.js";
+import type { CliIo } from "./io.js";
+import { type Logger, createLogger } from "./log.js";
+import { type SimulatorSession, startEmbeddedSimulator } from "./simulate.js";
+
+export interface EmitOptions<T> {
+  items: AsyncIterable<T>;
+  /** Read after the items are written: errors collected while streaming. */
+  errors: () => ErrorRecord[];
+  summary: () => Record<string, unknown>;
+  /** Columns for csv and table (default: every top-level field of the first item). */
+  columns?: ColumnSpec<T>[];
+}
+
+/** What a command's `run` gets: the parsed globals, the environment, output and progress helpers. */
+export interface CommandContext {
+  readonly io: CliIo;
+  readonly command: string;
+  readonly globals: GlobalOptions;
+  /** The environment, with the embedded simulator's variables on top when --simulate is on. */
+  env: Record<string, string | undefined>;
+  readonly log: Logger;
+  readonly signal: AbortSignal;
+  /** The output format in effect (the flag, else table on a TTY, else json). */
+  readonly format: OutputFormat;
+  /** Starts the embedded simulator for these services when --simulate is on (else returns undefined). */
+  simulate(services: Array<"aws" | "arg" | "graph" | "zoom">): Promise<SimulatorSession | undefined>;
+  /** Checks an endpoint override (https, or http on loopback only). */
+  endpoint(value: string, what: string): URL;
+  /** A progress reporter on stderr (drawn on a TTY, periodic lines otherwise, nothing with --no-progress/-q). */
+  progress(label: string): Promise<ProgressReporter>;
+  /** Writes the results to stdout or --out in the chosen format; nothing is left half written. */
+  emit<T>(options: EmitOptions<T>): Promise<void>;
+  /** Opens --out (or stdout) as a sink: for commands that write their own format. */
+  openOutput(contentType: string): Promise<Sink>;
+  /** Runs `fn` when the command ends (simulator shutdown and the like). */
+  onExit(fn: () => Promise<void> | void): void;
+}
+
+export interface ContextDeps {
+  io: CliIo;
+  command: string;
+  globals: GlobalOptions;
+  signal: AbortSignal;
+}
+
+export function createCommandContext(deps: ContextDeps): CommandContext & { dispose(): Promise<void> } {
+  const { io, globals } = deps;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const log = createLogger(io.stderr, {
+    verbosity: globals.verbosity,
+    quiet: globals.quiet,
+    prefix: `cloudadmin: ${deps.command}: `,
+  });
+  const format: OutputFormat = globals.output ?? (io.stdout.isTTY && !globals.out ? "table" : "json");
+  const output = () => import("@cloudadmin/output");
+
+  const openOutput = async (contentType: string): Promise<Sink> => {
+    const out = await output();
+    if (!globals.out) return out.stdoutSink(io.stdout);
+    const target = globals.out;
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+      return out.openSink(resolve(io.cwd, target), { contentType });
+    }
+    const connectionString = ctx.env.AZURE_STORAGE_CONNECTION_STRING;
+    // SAS in the URL, else the connection string, else DefaultAzureCredential (SPEC section 3).
+    const needsCredential = !new URL(target).searchParams.has("sig") && !connectionString;
+    return out.openSink(target, {
+      contentType,
+      ...(connectionString ? { connectionString } : {}),
+      ...(needsCredential ? { credential: (await import("@cloudadmin/auth")).createAzureCredential() } : {}),
+    });
+  };
+
+  const ctx: CommandContext & { dispose(): Promise<void> } = {
+    io,
+    command: deps.command,
+    globals,
+    env: { ...io.env },
+    log,
+    signal: deps.signal,
+    format,
+    async simulate(services) {
+      if (!globals.simulate) return undefined;
+      const session = await startEmbeddedSimulator({
+        scale: globals.simulate,
+        datasetFile: globals.simDataset,
+        services,
+        cwd: io.cwd,
+      });
+      cleanups.push(() => session.close());
+      ctx.env = { ...ctx.env, ...session.env };
+      log.debug(`simulating ${services.join(", ")} at ${session.httpUrl} and ${session.httpsUrl}`);
+      return session;
+    },
+    endpoint: checkEndpoint,
+    async progress(label) {
+      const enabled = globals.progress && !globals.quiet;
+      const reporter = (await output()).createProgressReporter({
+        stream: io.stderr,
+        isTTY: io.stderr.isTTY === true,
+        enabled,
+        label,
+      });
+      cleanups.push(() => reporter.stop());
+      return reporter;
+    },
+    async emit(options) {
+      const out = await output();
+      const contentType = { json: "application/json", ndjson: "application/x-ndjson", csv: "text/csv", table: "text/plain" }[format];
+      const sink = await openOutput(`${contentType}; charset=utf-8`);
+      // writeResults commits the sink when the document is complete and aborts it otherwise.
+      await out.writeResults({
+        format,
+        command: deps.command,
+        items: options.items,
+        errors: options.errors,
+        summary: options.summary,
+        ...(options.columns ? { columns: options.columns } : {}),
+        sink,
+        stderr: io.stderr,
+        signal: deps.signal,
+      });
+    },
+    openOutput,
+    onExit(fn) {
+      cleanups.push(fn);
+    },
+    async dispose() {
+      for (const fn of cleanups.reverse()) await fn();
+    },
+  };
+  return ctx;
+}

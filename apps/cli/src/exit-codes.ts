@@ -1,0 +1,50 @@
+import { CloudAdminError, isAbortError } from "@cloudadmin/errors";
+
+/** SPEC section 5. */
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  auth: 3,
+  remote: 4,
+  partial: 5,
+  interrupted: 130,
+} as const;
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The one place where an error becomes an exit code. */
+export function exitCodeFor(error: unknown): ExitCodeValue {
+  if (isAbortError(error)) return ExitCode.interrupted;
+  if (!(error instanceof CloudAdminError)) return ExitCode.internal;
+  switch (error.code) {
+    case "ERR_USAGE":
+    case "ERR_INVALID_INPUT":
+    case "ERR_INVALID_DATASET":
+    case "ERR_INVALID_KEY":
+    case "ERR_LIMIT_EXCEEDED":
+      return ExitCode.usage;
+    case "ERR_CONFIG":
+    case "ERR_AUTH":
+    case "ERR_AUTH_EXPIRED":
+    case "ERR_ACCESS_DENIED":
+      return ExitCode.auth;
+    case "ERR_PARTIAL":
+    case "ERR_QUOTA_EXHAUSTED":
+      return ExitCode.partial;
+    case "ERR_ABORTED":
+      return ExitCode.interrupted;
+    case "ERR_INTERNAL":
+      return ExitCode.internal;
+    default:
+      return ExitCode.remote;
+  }
+}
+
+/**
+ * The exit code of a run that read several scopes (accounts, regions, subscriptions, users):
+ * 0 when none failed, 5 when some failed and results were written, 4 when every scope failed.
+ */
+export function exitCodeForScopes(succeeded: number, failed: number): ExitCodeValue {
+  if (failed === 0) return ExitCode.ok;
+  return succeeded === 0 ? ExitCode.remote : ExitCode.partial;
+}
