@@ -21,17 +21,30 @@ describe("benchResult", () => {
     expect(r.ratioToBound).toBe(1);
     expect(r.speedupVsBaseline).toBe(50);
     expect(Object.keys(r)).toEqual([
-      "scenario", "wallMs", "lowerBoundMs", "boundModelMs", "boundCpuMs", "ratioToBound", "baselineMs",
-      "speedupVsBaseline", "requests", "throttled", "retries", "correct",
+      "scenario",
+      "wallMs",
+      "lowerBoundMs",
+      "boundModelMs",
+      "boundCpuMs",
+      "ratioToBound",
+      "baselineMs",
+      "speedupVsBaseline",
+      "requests",
+      "throttled",
+      "retries",
+      "correct",
     ]);
   });
 
   it("measures a request rate from completed requests", async () => {
     let n = 0;
-    const rate = await measureRequestRate(async () => {
-      n++;
-      await new Promise((r) => setImmediate(r));
-    }, { concurrency: 2, durationMs: 50, warmupRequests: 1 });
+    const rate = await measureRequestRate(
+      async () => {
+        n++;
+        await new Promise((r) => setImmediate(r));
+      },
+      { concurrency: 2, durationMs: 50, warmupRequests: 1 },
+    );
     expect(rate).toBeGreaterThan(0);
     expect(n).toBeGreaterThan(1);
   });

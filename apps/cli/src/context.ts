@@ -111,7 +111,12 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
     },
     async emit(options) {
       const out = await output();
-      const contentType = { json: "application/json", ndjson: "application/x-ndjson", csv: "text/csv", table: "text/plain" }[format];
+      const contentType = {
+        json: "application/json",
+        ndjson: "application/x-ndjson",
+        csv: "text/csv",
+        table: "text/plain",
+      }[format];
       const sink = await openOutput(`${contentType}; charset=utf-8`);
       // writeResults commits the sink when the document is complete and aborts it otherwise.
       await out.writeResults({

@@ -9,16 +9,31 @@ export type SimScale = (typeof SIM_SCALES)[number];
 /** SPEC section 3: accepted before or after the command name. */
 export function addGlobalOptions(program: Command): void {
   program
-    .addOption(new Option("-o, --output <fmt>", "output format (default: table on a TTY, json otherwise)").choices(OUTPUT_FORMATS))
-    .option("--out <target>", "write the result to a file (atomically) or an Azure Blob URL instead of stdout")
+    .addOption(
+      new Option("-o, --output <fmt>", "output format (default: table on a TTY, json otherwise)").choices(
+        OUTPUT_FORMATS,
+      ),
+    )
+    .option(
+      "--out <target>",
+      "write the result to a file (atomically) or an Azure Blob URL instead of stdout",
+    )
     .option("--concurrency <n>", "upper bound on requests in flight (each job has a sensible default)")
     .option("--timeout <seconds>", "per-request timeout in seconds")
     .option("--max-retries <n>", "retries for throttling and transient errors")
     .option("--no-progress", "do not draw progress on stderr")
-    .option("-v, --verbose", "more detail on stderr (secrets are never shown)", (_v: string, prev: number) => prev + 1, 0)
+    .option(
+      "-v, --verbose",
+      "more detail on stderr (secrets are never shown)",
+      (_v: string, prev: number) => prev + 1,
+      0,
+    )
     .option("-q, --quiet", "only errors on stderr")
     .addOption(
-      new Option("--simulate [scale]", "run against the embedded simulator with no credentials (small|large)").choices(SIM_SCALES),
+      new Option(
+        "--simulate [scale]",
+        "run against the embedded simulator with no credentials (small|large)",
+      ).choices(SIM_SCALES),
     )
     .option("--sim-dataset <file>", "with --simulate: use this dataset file instead of a generated one");
 }
@@ -48,7 +63,8 @@ function positiveInt(value: unknown, flag: string, min = 1): number | undefined 
 function positiveNumber(value: unknown, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(String(value).trim());
-  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a number of seconds above 0, not '${String(value)}'`);
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`${flag} must be a number of seconds above 0, not '${String(value)}'`);
   return n;
 }
 

@@ -13,11 +13,15 @@ export interface Logger {
 
 /** Removes terminal control sequences and other control characters from untrusted text. */
 export function sanitizeForTerminal(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
-  return text.replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, "").replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?");
+  return text
+    .replace(/\u001b\[[0-9;?]*[ -/]*[@-~]/g, "")
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "?");
 }
 
-export function createLogger(stream: OutStream, options: { verbosity: number; quiet: boolean; prefix: string }): Logger {
+export function createLogger(
+  stream: OutStream,
+  options: { verbosity: number; quiet: boolean; prefix: string },
+): Logger {
   const write = (level: LogLevel, message: string) => {
     const text = sanitizeForTerminal(redactSecrets(message));
     const tag = level === "error" || level === "warn" ? `${level}: ` : "";

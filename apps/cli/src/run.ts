@@ -1,5 +1,11 @@
 import { readFileSync } from "node:fs";
-import { CloudAdminError, PartialFailureError, UsageError, isAbortError, redactSecrets } from "@cloudadmin/errors";
+import {
+  CloudAdminError,
+  PartialFailureError,
+  UsageError,
+  isAbortError,
+  redactSecrets,
+} from "@cloudadmin/errors";
 import { Command, CommanderError } from "commander";
 import type { CommandModule } from "./command-module.js";
 import { COMMANDS } from "./commands/index.js";
@@ -11,7 +17,9 @@ import { sanitizeForTerminal } from "./log.js";
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+    const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+      version: string;
+    };
     return pkg.version;
   } catch {
     return "0.0.0";
@@ -90,14 +98,20 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     return exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version" || error.code === "commander.help") {
+      if (
+        error.code === "commander.helpDisplayed" ||
+        error.code === "commander.version" ||
+        error.code === "commander.help"
+      ) {
         return ExitCode.ok;
       }
       if (error.code === "commander.executeSubCommandAsync") return ExitCode.ok;
       return ExitCode.usage;
     }
     const code = exitCodeFor(error);
-    io.stderr.write(`${sanitizeForTerminal(redactSecrets(describeFailure(activeCommand, error, verbosity)))}\n`);
+    io.stderr.write(
+      `${sanitizeForTerminal(redactSecrets(describeFailure(activeCommand, error, verbosity)))}\n`,
+    );
     if (verbosity > 0 && code === ExitCode.internal && error instanceof Error && error.stack) {
       io.stderr.write(`${sanitizeForTerminal(redactSecrets(error.stack))}\n`);
     }

@@ -3,7 +3,14 @@ import { mkdtemp, readFile, readdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { AuthError, CloudAdminError, ConfigError, PartialFailureError, RemoteError, UsageError } from "@cloudadmin/errors";
+import {
+  AuthError,
+  CloudAdminError,
+  ConfigError,
+  PartialFailureError,
+  RemoteError,
+  UsageError,
+} from "@cloudadmin/errors";
 import { describe, expect, it } from "vitest";
 import { checkEndpoint } from "../src/endpoints.js";
 import { ExitCode, exitCodeFor, exitCodeForScopes } from "../src/exit-codes.js";
@@ -18,7 +25,16 @@ describe("cloudadmin (in-process)", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/Usage: cloudadmin/);
     expect(r.stdout).toMatch(/\bsim\b/);
-    for (const flag of ["--output", "--out", "--concurrency", "--timeout", "--max-retries", "--no-progress", "--simulate", "--sim-dataset"]) {
+    for (const flag of [
+      "--output",
+      "--out",
+      "--concurrency",
+      "--timeout",
+      "--max-retries",
+      "--no-progress",
+      "--simulate",
+      "--sim-dataset",
+    ]) {
       expect(r.stdout).toContain(flag);
     }
   });
@@ -58,7 +74,12 @@ describe("cloudadmin (in-process)", () => {
   });
 
   it("bad numbers in global options exit 2 and say which flag", async () => {
-    for (const [flag, value] of [["--concurrency", "0"], ["--concurrency", "abc"], ["--timeout", "-1"], ["--max-retries", "1.5"]] as const) {
+    for (const [flag, value] of [
+      ["--concurrency", "0"],
+      ["--concurrency", "abc"],
+      ["--timeout", "-1"],
+      ["--max-retries", "1.5"],
+    ] as const) {
       const r = await runCli(["sim", "dataset", flag, value]);
       expect(r.code, `${flag} ${value}`).toBe(2);
       expect(r.stderr).toContain(flag);
@@ -114,7 +135,11 @@ describe("exit codes", () => {
 
   it("gives --simulate its default before a command name", () => {
     expect(normaliseSimulateFlag(["--simulate", "ec2-ips"])).toEqual(["--simulate=small", "ec2-ips"]);
-    expect(normaliseSimulateFlag(["ec2-ips", "--simulate", "large"])).toEqual(["ec2-ips", "--simulate", "large"]);
+    expect(normaliseSimulateFlag(["ec2-ips", "--simulate", "large"])).toEqual([
+      "ec2-ips",
+      "--simulate",
+      "large",
+    ]);
     expect(normaliseSimulateFlag(["ec2-ips", "--simulate"])).toEqual(["ec2-ips", "--simulate=small"]);
   });
 });
@@ -124,7 +149,9 @@ describe("the built binary", () => {
     const exec = promisify(execFile);
     const { stdout } = await exec(process.execPath, [bin, "--version"]);
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
-    const failed = await exec(process.execPath, [bin, "-o", "xml", "sim", "dataset"]).catch((e: { code: number; stderr: string }) => e);
+    const failed = await exec(process.execPath, [bin, "-o", "xml", "sim", "dataset"]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect((failed as { code: number }).code).toBe(2);
   });
 });

@@ -7,4 +7,11 @@ import { scenarios as leak } from "./leak.js";
 import { scenarios as zoomRecover } from "./zoom-recover.js";
 
 /** Every scenario, in SPEC section 8's order. Each file exports the scenarios it implements. */
-export const SCENARIOS: Scenario[] = [...ec2Org, ...argTenant, ...argSmall, ...graphPhotos, ...zoomRecover, ...leak];
+export const SCENARIOS: Scenario[] = [
+  ...ec2Org,
+  ...argTenant,
+  ...argSmall,
+  ...graphPhotos,
+  ...zoomRecover,
+  ...leak,
+];

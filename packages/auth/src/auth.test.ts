@@ -44,7 +44,9 @@ describe("StaticTokenCredential", () => {
 
 describe("clouds", () => {
   it("maps endpoints to scopes", () => {
-    expect(scopeFor("https://management.usgovcloudapi.net/")).toBe("https://management.usgovcloudapi.net/.default");
+    expect(scopeFor("https://management.usgovcloudapi.net/")).toBe(
+      "https://management.usgovcloudapi.net/.default",
+    );
     expect(AZURE_CLOUDS.AzureChinaCloud.armEndpoint).toBe("https://management.chinacloudapi.cn");
   });
 

@@ -73,16 +73,21 @@ export class StaticTokenCredential implements TokenCredential {
   constructor(token: string, options: { expiresOnTimestamp?: number } = {}) {
     const trimmed = token.trim();
     if (trimmed === "" || /\s/.test(trimmed)) {
-      throw new AuthError("the bearer token is empty or contains whitespace; pass the raw token without 'Bearer '");
+      throw new AuthError(
+        "the bearer token is empty or contains whitespace; pass the raw token without 'Bearer '",
+      );
     }
     this.#token = trimmed;
     registerSecret(trimmed);
-    this.#expiresOnTimestamp = options.expiresOnTimestamp ?? jwtExpiry(trimmed) ?? Date.now() + 60 * 60 * 1000;
+    this.#expiresOnTimestamp =
+      options.expiresOnTimestamp ?? jwtExpiry(trimmed) ?? Date.now() + 60 * 60 * 1000;
   }
 
   async getToken(_scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
     if (Date.now() >= this.#expiresOnTimestamp) {
-      throw new AuthError("the bearer token has expired; get a new one and run again", { code: "ERR_AUTH_EXPIRED" });
+      throw new AuthError("the bearer token has expired; get a new one and run again", {
+        code: "ERR_AUTH_EXPIRED",
+      });
     }
     return { token: this.#token, expiresOnTimestamp: this.#expiresOnTimestamp };
   }
@@ -120,7 +125,8 @@ export function createAzureCredential(options: CreateAzureCredentialOptions = {}
   const dacOptions: DefaultAzureCredentialOptions = { authorityHost: cloud.authorityHost };
   if (options.tenantId) dacOptions.tenantId = options.tenantId;
   if (options.managedIdentityClientId) {
-    (dacOptions as { managedIdentityClientId?: string }).managedIdentityClientId = options.managedIdentityClientId;
+    (dacOptions as { managedIdentityClientId?: string }).managedIdentityClientId =
+      options.managedIdentityClientId;
   }
   return new DefaultAzureCredential(dacOptions);
 }

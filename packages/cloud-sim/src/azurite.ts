@@ -34,7 +34,9 @@ async function freePort(): Promise<number> {
  * Starts Azurite's Blob service from the npm package, in memory, on a free loopback port, and waits
  * until it accepts requests. Used by tests, benchmarks and `cloudadmin sim serve --blob`.
  */
-export async function startAzurite(options: { port?: number; timeoutMs?: number } = {}): Promise<AzuriteHandle> {
+export async function startAzurite(
+  options: { port?: number; timeoutMs?: number } = {},
+): Promise<AzuriteHandle> {
   const require = createRequire(import.meta.url);
   const main = join(dirname(require.resolve("azurite/package.json")), "dist", "src", "blob", "main.js");
   const port = options.port ?? (await freePort());
@@ -42,7 +44,20 @@ export async function startAzurite(options: { port?: number; timeoutMs?: number 
   const location = await mkdtemp(join(tmpdir(), "cloudadmin-azurite-"));
   const child: ChildProcess = spawn(
     process.execPath,
-    [main, "--blobHost", "127.0.0.1", "--blobPort", String(port), "--inMemoryPersistence", "--silent", "--disableTelemetry", "--location", location, "--skipApiVersionCheck", "--loose"],
+    [
+      main,
+      "--blobHost",
+      "127.0.0.1",
+      "--blobPort",
+      String(port),
+      "--inMemoryPersistence",
+      "--silent",
+      "--disableTelemetry",
+      "--location",
+      location,
+      "--skipApiVersionCheck",
+      "--loose",
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   let output = "";

@@ -34,7 +34,11 @@ export function pointerToPath(pointer: string): string {
   let path = "$";
   for (const raw of pointer.split("/").slice(1)) {
     const part = raw.replace(/~1/g, "/").replace(/~0/g, "~");
-    path += /^\d+$/.test(part) ? `[${part}]` : /^[A-Za-z_$][\w$]*$/.test(part) ? `.${part}` : `[${JSON.stringify(part)}]`;
+    path += /^\d+$/.test(part)
+      ? `[${part}]`
+      : /^[A-Za-z_$][\w$]*$/.test(part)
+        ? `.${part}`
+        : `[${JSON.stringify(part)}]`;
   }
   return path;
 }
@@ -71,7 +75,9 @@ export function validateDataset(value: unknown, source = "dataset"): Dataset {
   const first = problems[0];
   if (first) {
     const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : "";
-    throw new InvalidInputError(`${source}: ${first.path} ${first.message}${more}`, { code: "ERR_INVALID_DATASET" });
+    throw new InvalidInputError(`${source}: ${first.path} ${first.message}${more}`, {
+      code: "ERR_INVALID_DATASET",
+    });
   }
   return value as Dataset;
 }

@@ -13,7 +13,13 @@
  */
 export { startSimulator } from "./server.js";
 export type { Simulator, SimulatorOptions, SimStats, LoggedRequest, FaultKind } from "./server.js";
-export { generateDataset, loadDataset, validateDataset, findDatasetProblems, pointerToPath } from "./dataset.js";
+export {
+  generateDataset,
+  loadDataset,
+  validateDataset,
+  findDatasetProblems,
+  pointerToPath,
+} from "./dataset.js";
 export type { Dataset, GenerateDatasetOptions } from "./dataset.js";
 export { generateSimCertificate } from "./tls.js";
 export type { SimCertificate } from "./tls.js";

@@ -245,7 +245,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (!service || !info) {
         answer = {
           status: 404,
-          body: { error: { code: "NoSuchService", message: `no simulated service answers ${simReq.method} ${simReq.url.pathname}` } },
+          body: {
+            error: {
+              code: "NoSuchService",
+              message: `no simulated service answers ${simReq.method} ${simReq.url.pathname}`,
+            },
+          },
         };
       } else {
         inc(stats.byService, service.name);
@@ -318,7 +323,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     };
   let httpOrigin = "";
   let httpsOrigin = "";
-  const httpServer = createServer({ keepAliveTimeout: 65_000 }, listener(false, () => httpOrigin));
+  const httpServer = createServer(
+    { keepAliveTimeout: 65_000 },
+    listener(false, () => httpOrigin),
+  );
   const httpsServer = createHttpsServer(
     { key: tls.key, cert: tls.cert, keepAliveTimeout: 65_000 },
     listener(true, () => httpsOrigin),
@@ -353,7 +361,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     },
     environment: () => {
       const env: Record<string, string> = {};
-      for (const s of services) Object.assign(env, s.environment?.({ http: httpOrigin, https: httpsOrigin }) ?? {});
+      for (const s of services)
+        Object.assign(env, s.environment?.({ http: httpOrigin, https: httpsOrigin }) ?? {});
       return env;
     },
     close: async () => {

@@ -16,7 +16,9 @@ function echoService(): SimService {
   return {
     name: "echo",
     classify: (req) =>
-      req.url.pathname.startsWith("/echo/") ? { operation: req.url.pathname.slice(6), principal: "tester" } : null,
+      req.url.pathname.startsWith("/echo/")
+        ? { operation: req.url.pathname.slice(6), principal: "tester" }
+        : null,
     handle: (req, info, ctx: ServiceContext) => {
       if (info.operation === "limited") {
         const take = ctx.bucket("echo:limited", { burst: 3, perSecond: 1 }).take();
@@ -26,7 +28,9 @@ function echoService(): SimService {
       return { status: 200, body: { op: info.operation, secure: req.secure }, latencyUnits: units };
     },
     faultResponse: (kind) =>
-      kind === "throttle" ? { status: 429, body: { error: "injected throttle" } } : { status: 503, body: { error: "injected" } },
+      kind === "throttle"
+        ? { status: 429, body: { error: "injected throttle" } }
+        : { status: 503, body: { error: "injected" } },
   };
 }
 
@@ -53,7 +57,12 @@ describe("cloud-sim core", () => {
     expect(stats.byOperation).toEqual({ "echo:a": 7, "echo:b": 3 });
     expect(stats.byStatus).toEqual({ "200": 10, "404": 1 });
     expect(s.requestLog).toHaveLength(11);
-    expect(s.requestLog[0]).toMatchObject({ service: "echo", operation: "a", principal: "tester", status: 200 });
+    expect(s.requestLog[0]).toMatchObject({
+      service: "echo",
+      operation: "a",
+      principal: "tester",
+      status: 200,
+    });
     s.resetStats();
     expect(s.stats().total).toBe(0);
   });
@@ -179,6 +188,8 @@ describe("datasets", () => {
     const xs = Array.from({ length: 5 }, () => r1.int(0, 1000));
     expect(Array.from({ length: 5 }, () => r2.int(0, 1000))).toEqual(xs);
     expect(createRng(9).fork("a").next()).not.toBe(createRng(9).fork("b").next());
-    expect(createRng(1).uuid()).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(createRng(1).uuid()).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
   });
 });

@@ -44,10 +44,15 @@ describe("CloudAdminError", () => {
   it("redacts secrets in the message, in inspect() and in JSON, including the cause", () => {
     const token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl";
     registerSecret("s3cr3t-client-value");
-    const cause = new Error(`upstream said Authorization: Bearer ${token} and client_secret=s3cr3t-client-value`);
-    const e = new AuthError(`token ${token} refused for https://a.blob.core.windows.net/c/b?sv=2024&sig=abcDEF%2B123`, {
-      cause,
-    });
+    const cause = new Error(
+      `upstream said Authorization: Bearer ${token} and client_secret=s3cr3t-client-value`,
+    );
+    const e = new AuthError(
+      `token ${token} refused for https://a.blob.core.windows.net/c/b?sv=2024&sig=abcDEF%2B123`,
+      {
+        cause,
+      },
+    );
     const printed = inspect(e) + JSON.stringify(e) + e.message + String(e);
     expect(printed).not.toContain(token);
     expect(printed).not.toContain("abcDEF%2B123");
@@ -67,7 +72,10 @@ describe("CloudAdminError", () => {
 
 describe("redactSecrets", () => {
   it.each([
-    ["DefaultEndpointsProtocol=https;AccountName=a;AccountKey=Zm9vYmFyYmF6cXV4;EndpointSuffix=core.windows.net", "Zm9vYmFyYmF6cXV4"],
+    [
+      "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=Zm9vYmFyYmF6cXV4;EndpointSuffix=core.windows.net",
+      "Zm9vYmFyYmF6cXV4",
+    ],
     ['{"access_token":"abc.def.ghi-long-token","expires_in":3599}', "abc.def.ghi-long-token"],
     ["<SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY</SecretAccessKey>", "wJalrXUtnFEMI"],
     ["Authorization: Basic Y2xpZW50OnNlY3JldA==", "Y2xpZW50OnNlY3JldA=="],

@@ -86,7 +86,9 @@ export class CloudAdminError extends Error {
 
   [inspect.custom](depth: number, options: { stylize?: unknown }): string {
     const causeText =
-      this.cause === undefined ? "" : `\n  [cause]: ${redactSecrets(inspect(this.cause, { depth: depth - 1 }))}`;
+      this.cause === undefined
+        ? ""
+        : `\n  [cause]: ${redactSecrets(inspect(this.cause, { depth: depth - 1 }))}`;
     void options;
     return redactSecrets(`${this.stack ?? `${this.name}: ${this.message}`}`) + causeText;
   }
@@ -101,7 +103,12 @@ export class UsageError extends CloudAdminError {
 
 /** Bad input file or value (dataset, journal, exclusion list...): nothing was done (exit 2). */
 export class InvalidInputError extends CloudAdminError {
-  constructor(message: string, options?: CloudAdminErrorOptions & { code?: "ERR_INVALID_INPUT" | "ERR_INVALID_DATASET" | "ERR_INVALID_KEY" | "ERR_LIMIT_EXCEEDED" }) {
+  constructor(
+    message: string,
+    options?: CloudAdminErrorOptions & {
+      code?: "ERR_INVALID_INPUT" | "ERR_INVALID_DATASET" | "ERR_INVALID_KEY" | "ERR_LIMIT_EXCEEDED";
+    },
+  ) {
     super(options?.code ?? "ERR_INVALID_INPUT", message, options);
   }
 }
@@ -129,16 +136,25 @@ export class ThrottledError extends CloudAdminError {
   readonly retryAfterMs: number | undefined;
   constructor(
     message: string,
-    options?: CloudAdminErrorOptions & { retryAfterMs?: number; code?: "ERR_THROTTLED" | "ERR_QUOTA_EXHAUSTED" },
+    options?: CloudAdminErrorOptions & {
+      retryAfterMs?: number;
+      code?: "ERR_THROTTLED" | "ERR_QUOTA_EXHAUSTED";
+    },
   ) {
-    super(options?.code ?? "ERR_THROTTLED", message, { retryable: options?.code !== "ERR_QUOTA_EXHAUSTED", ...options });
+    super(options?.code ?? "ERR_THROTTLED", message, {
+      retryable: options?.code !== "ERR_QUOTA_EXHAUSTED",
+      ...options,
+    });
     this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
 /** A service answered with an error, or could not be reached. */
 export class RemoteError extends CloudAdminError {
-  constructor(message: string, options?: CloudAdminErrorOptions & { code?: "ERR_REMOTE" | "ERR_NOT_FOUND" | "ERR_TIMEOUT" }) {
+  constructor(
+    message: string,
+    options?: CloudAdminErrorOptions & { code?: "ERR_REMOTE" | "ERR_NOT_FOUND" | "ERR_TIMEOUT" },
+  ) {
     super(options?.code ?? "ERR_REMOTE", message, options);
   }
 }

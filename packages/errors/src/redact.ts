@@ -24,7 +24,10 @@ const PATTERNS: Array<[RegExp, string]> = [
   // JWTs (three base64url parts starting with a JSON header).
   [/\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*/g, REDACTED],
   // SAS signature and other signed-URL parameters.
-  [/([?&](?:sig|signature|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|code|client_secret|access_token|refresh_token)=)[^&\s"'#]+/gi, `$1${REDACTED}`],
+  [
+    /([?&](?:sig|signature|X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token|code|client_secret|access_token|refresh_token)=)[^&\s"'#]+/gi,
+    `$1${REDACTED}`,
+  ],
   // Connection strings and form/JSON fields that carry secrets.
   [/((?:AccountKey|SharedAccessSignature|SharedAccessKey|Password|Pwd)=)[^;\s"']+/gi, `$1${REDACTED}`],
   [

@@ -8,7 +8,10 @@ type Service = (typeof SERVICES)[number];
 
 function parseServices(value: string | undefined): Service[] {
   if (value === undefined) return [...SERVICES];
-  const list = value.split(",").map((s) => s.trim()).filter(Boolean);
+  const list = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const s of list) {
     if (!(SERVICES as readonly string[]).includes(s)) {
       throw new UsageError(`--services: unknown service '${s}' (choose from ${SERVICES.join(", ")})`);
@@ -18,11 +21,17 @@ function parseServices(value: string | undefined): Service[] {
   return list as Service[];
 }
 
-function parseNumber(value: unknown, flag: string, { min, max, integer }: { min: number; max: number; integer?: boolean }): number | undefined {
+function parseNumber(
+  value: unknown,
+  flag: string,
+  { min, max, integer }: { min: number; max: number; integer?: boolean },
+): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`${flag} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}, not '${String(value)}'`);
+    throw new UsageError(
+      `${flag} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}, not '${String(value)}'`,
+    );
   }
   return n;
 }
@@ -44,7 +53,11 @@ export const simCommand: CommandModule = {
       .option("--seed <n>", "seed of the generated dataset", "1")
       .option("--dataset <file>", "serve this dataset (SPEC section 7) instead of a generated one")
       .option("--latency-ms <n>", "latency added to every answer", "0")
-      .option("--fault-rate <0..1>", "share of requests that fail (split between 5xx, resets and throttling)", "0")
+      .option(
+        "--fault-rate <0..1>",
+        "share of requests that fail (split between 5xx, resets and throttling)",
+        "0",
+      )
       .option("--port <n>", "HTTP port (HTTPS uses the next one)");
     command
       .command("dataset")
@@ -59,7 +72,8 @@ export const simCommand: CommandModule = {
   },
   async run(ctx, subOptions, args) {
     const sub = args[0];
-    if (sub !== "serve" && sub !== "dataset") throw new UsageError("sim needs a subcommand: serve or dataset");
+    if (sub !== "serve" && sub !== "dataset")
+      throw new UsageError("sim needs a subcommand: serve or dataset");
     const sim = await import("@cloudadmin/cloud-sim");
     const seed = parseNumber(subOptions.seed, "--seed", { min: 0, max: 2 ** 32 - 1, integer: true }) ?? 1;
     const services = parseServices(subOptions.services as string | undefined);
@@ -97,7 +111,9 @@ export const simCommand: CommandModule = {
     await writeFile(caFile, running.ca, { mode: 0o644 });
     const env = { ...running.environment(), NODE_EXTRA_CA_CERTS: caFile };
     for (const [k, v] of Object.entries(env)) ctx.io.stdout.write(`export ${k}=${shellQuote(v)}\n`);
-    ctx.log.info(`serving ${services.join(", ")} on ${running.httpUrl} and ${running.httpsUrl}; Ctrl-C to stop`);
+    ctx.log.info(
+      `serving ${services.join(", ")} on ${running.httpUrl} and ${running.httpsUrl}; Ctrl-C to stop`,
+    );
     await new Promise<void>((resolve) => {
       if (ctx.signal.aborted) resolve();
       ctx.signal.addEventListener("abort", () => resolve(), { once: true });
