@@ -41,7 +41,9 @@ export async function* paginate<T, Token = string>(
     if (next === undefined || next === null || next === "") return;
     if (token !== undefined && JSON.stringify(next) === JSON.stringify(token)) {
       if (++repeats > (options.maxRepeatedTokens ?? 3)) {
-        throw new Error("the service returned the same continuation token repeatedly; stopping to avoid a loop");
+        throw new Error(
+          "the service returned the same continuation token repeatedly; stopping to avoid a loop",
+        );
       }
     } else repeats = 0;
     token = next;

@@ -239,7 +239,9 @@ describe("retry", () => {
     const now = Date.now();
     const errors = [
       new ThrottledError("slow down", { retryAfterMs: parseRetryAfter("3") }),
-      new ThrottledError("slow down", { retryAfterMs: parseRetryAfter(new Date(now + 10_000).toUTCString(), now) }),
+      new ThrottledError("slow down", {
+        retryAfterMs: parseRetryAfter(new Date(now + 10_000).toUTCString(), now),
+      }),
     ];
     let calls = 0;
     const result = retry(
@@ -308,7 +310,10 @@ describe("retry", () => {
 
   it("retries 5xx and connection resets from foreign errors", async () => {
     const timer = new FakeTimer();
-    const failures: unknown[] = [Object.assign(new Error("reset"), { code: "ECONNRESET" }), { statusCode: 503 }];
+    const failures: unknown[] = [
+      Object.assign(new Error("reset"), { code: "ECONNRESET" }),
+      { statusCode: 503 },
+    ];
     const result = retry(
       async () => {
         const f = failures.shift();

@@ -5,7 +5,10 @@ import { type Timer, realTimer } from "./sleep.js";
  * Parses a `Retry-After` header: delay-seconds (`"120"`, `"1.5"`) or an HTTP date. Returns
  * milliseconds from `now` (never negative), or undefined when absent or unreadable.
  */
-export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | null | undefined,
+  now: number = Date.now(),
+): number | undefined {
   if (value === null || value === undefined) return undefined;
   const text = value.trim();
   if (text === "") return undefined;
@@ -34,15 +37,30 @@ export interface RetryOptions {
   random?: () => number;
 }
 
-const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "EAI_AGAIN", "UND_ERR_SOCKET", "ECONNABORTED"]);
+const NETWORK_CODES = new Set([
+  "ECONNRESET",
+  "ECONNREFUSED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EAI_AGAIN",
+  "UND_ERR_SOCKET",
+  "ECONNABORTED",
+]);
 
 /** The default retry decision: our own retryable errors, throttling, 5xx and dropped connections. */
 export function isTransientError(error: unknown): boolean {
   if (error instanceof CloudAdminError) return error.retryable;
   if (typeof error !== "object" || error === null) return false;
-  const e = error as { code?: unknown; statusCode?: unknown; status?: unknown; cause?: unknown; name?: unknown };
+  const e = error as {
+    code?: unknown;
+    statusCode?: unknown;
+    status?: unknown;
+    cause?: unknown;
+    name?: unknown;
+  };
   if (typeof e.code === "string" && NETWORK_CODES.has(e.code)) return true;
-  const status = typeof e.statusCode === "number" ? e.statusCode : typeof e.status === "number" ? e.status : undefined;
+  const status =
+    typeof e.statusCode === "number" ? e.statusCode : typeof e.status === "number" ? e.status : undefined;
   if (status !== undefined) return status === 429 || status === 408 || status >= 500;
   if (e.name === "TypeError" && e.cause) return isTransientError(e.cause); // fetch failed: network error in cause
   return false;
@@ -89,7 +107,9 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
             retryable: false,
           });
         }
-        throw new CloudAdminError("ERR_REMOTE", `gave up after ${maxRetries + 1} attempts: ${last}`, { cause: error });
+        throw new CloudAdminError("ERR_REMOTE", `gave up after ${maxRetries + 1} attempts: ${last}`, {
+          cause: error,
+        });
       }
       const ceiling = Math.min(cap, base * 2 ** attempt);
       const jittered = random() * ceiling;
