@@ -274,6 +274,8 @@ function csvWriter<T>(options: WriteResultsOptions<T>, write: (chunk: string) =>
   const settings = {
     record_delimiter: csv.recordDelimiter === "\r\n" ? ("windows" as const) : ("unix" as const),
     escape_formulas: csv.escapeFormulas ?? false,
+    // csv-stringify quotes "\n" but not a lone "\r", which RFC 4180 readers take as a line break too.
+    quoted_match: /\r/,
   };
   let columns: ResolvedColumn<T>[] | undefined = options.columns
     ? resolveColumns(options.columns)
@@ -320,8 +322,6 @@ function tableWriter<T>(options: WriteResultsOptions<T>, write: (chunk: string) 
         const table = new Table({
           head: columns.map((c) => c.header),
           style: { head: [], border: [] },
-          // No rule between rows: long inventories stay compact.
-          chars: { mid: "", "left-mid": "", "mid-mid": "", "right-mid": "" },
         });
         table.push(...rows);
         text = `${table.toString()}\n`;
