@@ -1,0 +1,126 @@
+import { type FileHandle, open, readFile } from "node:fs/promises";
+import { InvalidInputError, redactSecrets } from "@cloudadmin/errors";
+
+/**
+ * One journal line. Written before a change (`intent`) and after it (`applied`, `failed`, or
+ * `not-applied` when Zoom refused before changing anything, such as the daily limit). Holds no
+ * secret: user ids, emails, types and redacted error messages only.
+ */
+export interface JournalEntry {
+  time: string;
+  runId: string;
+  op: "downgrade" | "restore";
+  phase: "intent" | "applied" | "failed" | "not-applied";
+  userId: string;
+  email: string;
+  displayName?: string;
+  fromType: number;
+  toType: number;
+  lastLoginTime?: string | null;
+  createdAt?: string | null;
+  reason?: string;
+  code?: string;
+  message?: string;
+}
+
+/** What a journal says about one user, from its lines in order. */
+export interface JournalUserState {
+  userId: string;
+  email: string;
+  displayName: string;
+  /** The type the user had before the first downgrade (what restore puts back). */
+  originalType: number;
+  lastLoginTime: string | null;
+  createdAt: string | null;
+  /** `applied` downgrade, or an `intent` with no outcome (the change may have happened). */
+  downgrade: "applied" | "unknown" | "failed" | "none";
+  /** A restore was applied after the last downgrade. */
+  restored: boolean;
+}
+
+/** Reads a journal's lines (none when the file does not exist). */
+export async function readJournal(path: string): Promise<JournalEntry[]> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw new InvalidInputError(`cannot read journal ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  const entries: JournalEntry[] = [];
+  const lines = text.split("\n");
+  lines.forEach((line, i) => {
+    if (line.trim() === "") return;
+    let entry: JournalEntry;
+    try {
+      entry = JSON.parse(line) as JournalEntry;
+    } catch (cause) {
+      // A torn last line (the process died mid-write) is ignored; a bad line elsewhere is an error.
+      if (i >= lines.length - 2) return;
+      throw new InvalidInputError(`journal ${path} line ${i + 1} is not JSON`, { cause });
+    }
+    if (typeof entry.userId !== "string" || (entry.op !== "downgrade" && entry.op !== "restore")) {
+      throw new InvalidInputError(`journal ${path} line ${i + 1} is not a zoom-licenses journal entry`);
+    }
+    entries.push(entry);
+  });
+  return entries;
+}
+
+/** Folds journal lines into one state per user. */
+export function journalState(entries: readonly JournalEntry[]): Map<string, JournalUserState> {
+  const users = new Map<string, JournalUserState>();
+  for (const e of entries) {
+    let state = users.get(e.userId);
+    if (!state) {
+      state = {
+        userId: e.userId,
+        email: e.email,
+        displayName: e.displayName ?? e.email,
+        originalType: e.fromType,
+        lastLoginTime: e.lastLoginTime ?? null,
+        createdAt: e.createdAt ?? null,
+        downgrade: "none",
+        restored: false,
+      };
+      users.set(e.userId, state);
+    }
+    if (e.op === "downgrade") {
+      if (e.phase === "intent") {
+        if (state.downgrade === "none" || state.downgrade === "failed" || state.restored) {
+          state.downgrade = "unknown";
+          state.restored = false;
+        }
+      } else if (e.phase === "applied") state.downgrade = "applied";
+      else if (state.downgrade === "unknown") state.downgrade = "failed";
+    } else if (e.op === "restore" && e.phase === "applied") state.restored = true;
+  }
+  return users;
+}
+
+/** An append-only JSON-lines journal. Each line is written with one `write` call. */
+export class Journal {
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    readonly runId: string,
+  ) {}
+
+  static async open(path: string, runId: string): Promise<Journal> {
+    try {
+      return new Journal(path, await open(path, "a", 0o600), runId);
+    } catch (cause) {
+      throw new InvalidInputError(`cannot open journal ${path}: ${(cause as Error).message}`, { cause });
+    }
+  }
+
+  async append(entry: Omit<JournalEntry, "time" | "runId">): Promise<void> {
+    const line: JournalEntry = { time: new Date().toISOString(), runId: this.runId, ...entry };
+    if (line.message !== undefined) line.message = redactSecrets(line.message);
+    await this.handle.write(`${JSON.stringify(line)}\n`);
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close();
+  }
+}
