@@ -1,0 +1,77 @@
+import { type ChildProcessWithoutNullStreams, execFileSync, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+
+const CHILD = fileURLToPath(new URL("./fixtures/leak-child.mjs", import.meta.url));
+const MiB = 2 ** 20;
+const PAGE = Number(execFileSync("getconf", ["PAGESIZE"], { encoding: "utf8" }).trim());
+
+/** VmRSS of another process, in bytes, read by this process (not reported by the leaker). */
+function vmRss(pid: number): number {
+  const match = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!match?.[1]) throw new Error(`no VmRSS for ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+/** Resolves with the first stdout line (parsed) whose phase matches. */
+function waitForPhase(
+  child: ChildProcessWithoutNullStreams,
+  phase: string,
+): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    let buffer = "";
+    const onData = (chunk: Buffer): void => {
+      buffer += chunk.toString("utf8");
+      let newline = buffer.indexOf("\n");
+      while (newline >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        const sample = JSON.parse(line) as Record<string, unknown>;
+        if (sample.phase === phase) {
+          child.stdout.off("data", onData);
+          resolve(sample);
+          return;
+        }
+        newline = buffer.indexOf("\n");
+      }
+    };
+    child.stdout.on("data", onData);
+    child.once("exit", (code, signal) =>
+      reject(new Error(`child exited (${code ?? signal}) before ${phase}`)),
+    );
+  });
+}
+
+const children: ChildProcessWithoutNullStreams[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill("SIGKILL");
+});
+
+describe("resident memory after touching (read from /proc/<pid>/status)", () => {
+  const blockBytes = 16 * MiB;
+  const totalBytes = 512 * MiB;
+
+  for (const fill of [0, 0.25, 1]) {
+    it(`fill ${fill}: RSS grows by the touched share, within 2%`, async () => {
+      const child = spawn(process.execPath, [
+        CHILD,
+        JSON.stringify({ blockBytes, fill, maxBytes: totalBytes, pause: true }),
+      ]);
+      children.push(child);
+      await waitForPhase(child, "start");
+      const before = vmRss(child.pid!);
+      child.stdin.write("go\n");
+      await waitForPhase(child, "holding");
+      const grown = vmRss(child.pid!) - before;
+
+      const blocks = totalBytes / blockBytes;
+      const expected = blocks * Math.round(Math.ceil(blockBytes / PAGE) * fill) * PAGE;
+      // 2% of the expected growth; with nothing to touch, 2% of what was allocated.
+      const tolerance = 0.02 * (fill === 0 ? totalBytes : expected);
+      expect(Math.abs(grown - expected), `grew ${grown} bytes, expected ${expected}`).toBeLessThanOrEqual(
+        tolerance,
+      );
+    }, 120_000);
+  }
+});
