@@ -50,7 +50,7 @@ async function killMidWrite(target: string): Promise<NodeJS.Signals | null> {
   return exited;
 }
 
-describe("a process killed mid-write", () => {
+describe("a process killed mid-write", { timeout: 30_000 }, () => {
   it("leaves the old content at the target, byte for byte", async () => {
     const target = join(dir, "inventory.json");
     const old = `${JSON.stringify({ command: "ec2-ips", items: [{ id: "old" }] }, null, 2)}\n`;
