@@ -1,0 +1,24 @@
+/**
+ * `@cloudadmin/azure-vm-ips`: every Azure VM (ARM and classic) in a tenant, management group or
+ * subscription list, with all its private and public IPs, from Azure Resource Graph.
+ *
+ * @example
+ * ```ts
+ * import { listVmIps } from "@cloudadmin/azure-vm-ips";
+ * for await (const vm of listVmIps({ credential, scope: { subscriptions: ["<id>"] } })) {
+ *   console.log(vm.vmName, vm.privateIps, vm.publicIps);
+ * }
+ * ```
+ */
+export { listVmIps, MAX_BATCH, MAX_PAGE } from "./list-vm-ips.js";
+export { buildVmIpQuery, ARM_VM_TYPE, CLASSIC_VM_TYPE } from "./query.js";
+export { QuotaPacer, parseResetsAfter } from "./pacer.js";
+export type { QuotaReading, Ticket } from "./pacer.js";
+export type {
+  ListVmIpsOptions,
+  NetworkInterfaceIps,
+  VmIpProgress,
+  VmIpRecord,
+  VmIpScope,
+  VmIpWarning,
+} from "./types.js";

@@ -1,0 +1,149 @@
+import { type Timer, realTimer, sleep } from "@cloudadmin/paging";
+
+/** What ARG said about the caller's quota on one answer. */
+export interface QuotaReading {
+  /** `x-ms-user-quota-remaining` */
+  remaining: number;
+  /** `x-ms-user-quota-resets-after`, in ms (hh:mm:ss, whole seconds). */
+  resetsAfterMs: number;
+}
+
+/** A permission to send one request, tied to the quota window it was granted in. */
+export interface Ticket {
+  readonly epoch: number;
+  readonly sentAt: number;
+}
+
+/** `hh:mm:ss` (ARG's `x-ms-user-quota-resets-after`) in milliseconds, or undefined. */
+export function parseResetsAfter(value: string | null | undefined): number | undefined {
+  if (!value) return undefined;
+  const m = /^\s*(\d+):(\d{1,2}):(\d{1,2}(?:\.\d+)?)\s*$/.exec(value);
+  if (!m) return undefined;
+  return Math.round((Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1000);
+}
+
+/**
+ * Paces Resource Graph queries by the per-principal quota ARG reports on every answer.
+ *
+ * ARG's quota is a fixed window ("15 queries per 5 s"), not a refilling bucket, so a continuous
+ * token bucket either wastes most of each window or overruns it. This pacer keeps the window
+ * model instead: it may send what the last answers said remains; when that is spent it waits
+ * until the window's end and then assumes a fresh window of the largest quota seen.
+ *
+ * The window's end is bounded from above by every answer of the window: the server counted the
+ * request at or before the answer arrived, and `resets-after` is whole seconds rounded up, so the
+ * window ends no later than `receivedAt + resetsAfter`. The smallest such bound is used (plus a
+ * small margin), so pacing never runs into a 429 while wasting only about one round trip per window.
+ * Nothing is sent before the first answer says what quota is left (another process may share it).
+ */
+export class QuotaPacer {
+  private epoch = 0;
+  /** Requests we may still send in this epoch. */
+  private available = 1;
+  /** Largest quota seen (remaining + 1 at a window's first request). */
+  private limit = 1;
+  private windowEnd: number | undefined;
+  private inFlight = new Set<Ticket>();
+  /** Whether any answer has told us the quota yet. */
+  private calibrated = false;
+  private waiters: Array<() => void> = [];
+  /** Milliseconds spent waiting for quota, for progress. */
+  waitedMs = 0;
+  /** Last `remaining` the service reported. */
+  lastRemaining: number | undefined;
+
+  constructor(
+    private readonly timer: Timer = realTimer,
+    private readonly marginMs = 40,
+  ) {}
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private changed(signal?: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(signal?.reason);
+      this.waiters.push(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      });
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Waits until the quota allows one more request and returns its ticket. */
+  async acquire(signal?: AbortSignal): Promise<Ticket> {
+    for (;;) {
+      signal?.throwIfAborted();
+      const now = this.timer.now();
+      if (this.windowEnd !== undefined && now >= this.windowEnd) {
+        this.epoch++;
+        this.available = this.limit;
+        this.windowEnd = undefined;
+      }
+      if (this.available > 0) {
+        this.available--;
+        const ticket: Ticket = { epoch: this.epoch, sentAt: now };
+        this.inFlight.add(ticket);
+        return ticket;
+      }
+      const started = now;
+      if (this.windowEnd !== undefined) {
+        // Wake at the window's end, or earlier when an answer moves it.
+        await Promise.race([sleep(this.windowEnd - now, signal), this.changed(signal)]);
+      } else await this.changed(signal);
+      this.waitedMs += this.timer.now() - started;
+    }
+  }
+
+  /** Records an answer (any status) and what it said about the quota, when it said anything. */
+  observe(ticket: Ticket, reading: QuotaReading | undefined): void {
+    this.inFlight.delete(ticket);
+    if (!reading) {
+      // No quota headers (a proxy's error page, say): never stall for want of an answer.
+      if (this.available === 0 && this.windowEnd === undefined && this.inFlight.size === 0)
+        this.available = 1;
+    } else if (ticket.epoch === this.epoch) {
+      this.lastRemaining = reading.remaining;
+      this.limit = Math.max(this.limit, reading.remaining + 1);
+      const end = this.timer.now() + reading.resetsAfterMs + this.marginMs;
+      let others = 0;
+      for (const t of this.inFlight) if (t.epoch === this.epoch) others++;
+      const allowed = Math.max(0, reading.remaining - others);
+      if (this.windowEnd !== undefined && end > this.windowEnd + 1000) {
+        // The service opened a window we did not expect: follow the service.
+        this.windowEnd = end;
+        this.available = allowed;
+      } else {
+        this.windowEnd = this.windowEnd === undefined ? end : Math.min(this.windowEnd, end);
+        this.available = this.calibrated ? Math.min(this.available, allowed) : allowed;
+      }
+      this.calibrated = true;
+    }
+    this.wake();
+  }
+
+  /**
+   * A 429: nothing more in this window. Waits for the reported reset, the service's Retry-After,
+   * or, with neither, the documented back-off of a few seconds.
+   */
+  throttled(
+    ticket: Ticket,
+    reading: QuotaReading | undefined,
+    retryAfterMs: number | undefined,
+    random: () => number = Math.random,
+  ): void {
+    this.inFlight.delete(ticket);
+    const now = this.timer.now();
+    const waits = [reading?.resetsAfterMs, retryAfterMs].filter((x): x is number => x !== undefined);
+    const wait = waits.length > 0 ? Math.max(...waits) : 1000 * (1 + Math.floor(random() * 5));
+    this.epoch++;
+    this.available = 0;
+    this.windowEnd = now + wait + this.marginMs;
+    if (reading) this.lastRemaining = reading.remaining;
+    this.wake();
+  }
+}

@@ -1,0 +1,99 @@
+import type { TokenCredential } from "@azure/core-auth";
+import type { CloudAdminError } from "@cloudadmin/errors";
+import type { Timer } from "@cloudadmin/paging";
+
+/** One network interface of an ARM VM and the addresses on all its IP configurations. */
+export interface NetworkInterfaceIps {
+  /** The NIC's ARM resource ID. */
+  id: string;
+  /** Private IPv4 and IPv6 addresses, primary IP configuration first. */
+  privateIps: string[];
+  /** Public addresses of the public IP resources attached to this NIC's IP configurations. */
+  publicIps: string[];
+}
+
+/** One VM (ARM or classic) with every private and public IP it holds (SPEC section 4). */
+export interface VmIpRecord {
+  subscriptionId: string;
+  /** The subscription's display name, or null when Resource Graph did not say. */
+  subscriptionName: string | null;
+  resourceGroup: string;
+  location: string;
+  /** The VM's ARM resource ID. */
+  vmId: string;
+  vmName: string;
+  vmSize: string | null;
+  /** `running`, `deallocated`, `stopped`... (from `PowerState/<state>`), or null where ARG has none. */
+  powerState: string | null;
+  deploymentModel: "arm" | "classic";
+  /** Every private IP of every NIC (primary NIC first), IPv4 and IPv6; never null or empty strings. */
+  privateIps: string[];
+  publicIps: string[];
+  /** Empty for classic VMs, whose addresses are inline. */
+  networkInterfaces: NetworkInterfaceIps[];
+}
+
+/** Something odd in the data that did not stop the run (SPEC: a warning on stderr, not an error). */
+export interface VmIpWarning {
+  kind: "missing-nic" | "subscription-limit";
+  message: string;
+  vmId?: string;
+  nicId?: string;
+}
+
+/** Progress as data; the CLI decides how to draw it. */
+export interface VmIpProgress {
+  /** Scopes (subscription batches, or the one tenant/management-group scope). */
+  scopesTotal: number;
+  scopesDone: number;
+  /** Pages fetched, and pages known to be needed so far. */
+  pagesDone: number;
+  pagesTotal: number;
+  records: number;
+  /** Last `x-ms-user-quota-remaining` seen. */
+  quotaRemaining: number | undefined;
+  /** Milliseconds spent waiting for the quota to reset. */
+  quotaWaitMs: number;
+  /** 429 answers received, and retries made (429s, 5xx, dropped connections). */
+  throttled: number;
+  retries: number;
+}
+
+/** The scope a run reads: a subscription list (batched), one management group, or the whole tenant. */
+export type VmIpScope = { subscriptions: string[] } | { managementGroup: string } | { tenant: true };
+
+export interface ListVmIpsOptions {
+  /** Any `@azure/core-auth` TokenCredential (DefaultAzureCredential, a static bearer token...). */
+  credential: TokenCredential;
+  /** ARM endpoint (default `https://management.azure.com`); a sovereign cloud's or an emulator's. */
+  endpoint?: string;
+  /** Token scope (default: the endpoint's origin + `/.default`). */
+  tokenScope?: string;
+  /** A PEM CA certificate to trust for the endpoint (a private CA, the simulator's). */
+  ca?: string | Buffer;
+  /** Scope (default: tenant, every subscription the principal can see). */
+  scope?: VmIpScope;
+  /** Include classic (ASM) VMs (default true). */
+  includeClassic?: boolean;
+  /** Subscriptions per request when a list is given (default and maximum 300, ARG's guidance). */
+  batchSize?: number;
+  /** Rows per page (default and maximum 1000). */
+  pageSize?: number;
+  /** Most requests in flight at once (default 15, ARG's usual quota per window). */
+  concurrency?: number;
+  /** Retries per request for 429, 5xx and dropped connections (default 6). */
+  maxRetries?: number;
+  /** Per-request timeout in ms (default 60,000). */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** A scope that could not be read (after retries). Without it, the first such error is thrown. */
+  onError?: (error: CloudAdminError) => void;
+  onWarning?: (warning: VmIpWarning) => void;
+  onProgress?: (progress: VmIpProgress) => void;
+  /** Clock and sleep (tests). */
+  timer?: Timer;
+  /** Uniform [0, 1) source for back-off jitter (tests). */
+  random?: () => number;
+  /** User-Agent prefix (default `cloudadmin`). */
+  userAgent?: string;
+}
