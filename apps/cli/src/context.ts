@@ -1,3 +1,4 @@
+import type { Command } from "commander";
 import type { ErrorRecord } from "@cloudadmin/errors";
 import type { ColumnSpec, ProgressReporter, Sink } from "@cloudadmin/output";
 import { resolve } from "node:path";
@@ -20,6 +21,8 @@ export interface EmitOptions<T> {
 export interface CommandContext {
   readonly io: CliIo;
   readonly command: string;
+  /** The whole commander program (completion and help generators walk it). */
+  readonly program: Command;
   readonly globals: GlobalOptions;
   /** The environment, with the embedded simulator's variables on top when --simulate is on. */
   env: Record<string, string | undefined>;
@@ -44,6 +47,7 @@ export interface CommandContext {
 export interface ContextDeps {
   io: CliIo;
   command: string;
+  program: Command;
   globals: GlobalOptions;
   signal: AbortSignal;
 }
@@ -79,6 +83,7 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
   const ctx: CommandContext & { dispose(): Promise<void> } = {
     io,
     command: deps.command,
+    program: deps.program,
     globals,
     env: { ...io.env },
     log,

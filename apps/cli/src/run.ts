@@ -74,7 +74,7 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         const globals = resolveGlobals(leaf);
         verbosity = globals.verbosity;
         activeCommand = [module.name, ...path].join(" ");
-        const ctx = createCommandContext({ io, command: module.name, globals, signal });
+        const ctx = createCommandContext({ io, command: module.name, program, globals, signal });
         try {
           exitCode = await module.run(ctx, leaf.opts(), [...path, ...leaf.args]);
         } finally {

@@ -1,5 +1,6 @@
 import type { CommandModule } from "../command-module.js";
 import { azureVmIpsCommand } from "./azure-vm-ips.js";
+import { completionCommand } from "./completion.js";
 import { ec2IpsCommand } from "./ec2-ips.js";
 import { leakMemoryCommand } from "./leak-memory.js";
 import { simCommand } from "./sim.js";
@@ -14,4 +15,5 @@ export const COMMANDS: ReadonlyArray<CommandModule | null> = [
   zoomLicensesCommand,
   leakMemoryCommand,
   simCommand,
+  completionCommand,
 ];
