@@ -1,4 +1,422 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { createInterface } from "node:readline";
+import {
+  type CloudAdminError,
+  ConfigError,
+  type ErrorRecord,
+  InvalidInputError,
+  UsageError,
+  toErrorRecord,
+} from "@cloudadmin/errors";
+import type { LicenseRecord, ZoomClient } from "@cloudadmin/zoom-licenses";
+import { Option } from "commander";
 import type { CommandModule } from "../command-module.js";
+import type { CommandContext } from "../context.js";
+import { ExitCode, exitCodeForScopes } from "../exit-codes.js";
 
-/** `cloudadmin zoom-licenses`: not built yet; it appears in --help when its job works. */
-export const zoomLicensesCommand: CommandModule | null = null;
+const PLANS = ["free", "pro", "business"] as const;
+
+const FIELDS = [
+  "userId",
+  "email",
+  "displayName",
+  "type",
+  "lastLoginTime",
+  "createdAt",
+  "inactiveDays",
+  "action",
+  "reason",
+  "result",
+];
+const TABLE_COLUMNS = [
+  "email",
+  "displayName",
+  "type",
+  "lastLoginTime",
+  "inactiveDays",
+  "action",
+  "result",
+  "reason",
+];
+
+function wholeNumber(value: unknown, flag: string, min = 0): number | undefined {
+  if (value === undefined) return undefined;
+  const text = String(value).trim();
+  if (!/^\d+$/.test(text) || Number(text) < min) {
+    throw new UsageError(`${flag} must be a whole number >= ${min}, not '${text}'`);
+  }
+  return Number(text);
+}
+
+/** `--exclude a@x.com,list.txt`: parts with `@` are emails, the others files of one email per line. */
+async function readExclusions(value: string | undefined, cwd: string): Promise<string[]> {
+  if (!value) return [];
+  const out: string[] = [];
+  for (const part of value
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    if (part.includes("@")) {
+      out.push(part);
+      continue;
+    }
+    let text: string;
+    try {
+      text = await readFile(resolve(cwd, part), "utf8");
+    } catch (error) {
+      throw new UsageError(
+        `--exclude: cannot read '${part}' (${(error as Error).message}); give a file or emails`,
+      );
+    }
+    out.push(
+      ...text
+        .split(/\r?\n/)
+        .map((l) => l.trim())
+        .filter((l) => l && !l.startsWith("#")),
+    );
+  }
+  return out;
+}
+
+function timestamp(date: Date): string {
+  return date
+    .toISOString()
+    .replace(/[-:]/g, "")
+    .replace(/\.\d{3}Z$/, "Z");
+}
+
+function parseAsOf(value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(String(value));
+  if (Number.isNaN(ms))
+    throw new UsageError(`--as-of must be a date such as 2026-01-31T00:00:00Z, not '${String(value)}'`);
+  return ms;
+}
+
+/** The instant a simulated dataset was generated for, so `--simulate` plans the dataset's ground truth. */
+async function simulatedAsOf(ctx: CommandContext): Promise<number | undefined> {
+  const sim = await import("@cloudadmin/cloud-sim");
+  const dataset = ctx.globals.simDataset
+    ? await sim.loadDataset(resolve(ctx.io.cwd, ctx.globals.simDataset))
+    : sim.generateDataset({ scale: ctx.globals.simulate ?? "small", seed: 1, services: ["zoom"] });
+  const asOf = dataset.zoom?.asOf;
+  return asOf ? Date.parse(asOf) : undefined;
+}
+
+/** Asks on the terminal; true only for "yes". */
+async function confirm(ctx: CommandContext, question: string): Promise<boolean> {
+  ctx.io.stderr.write(`${question} Type 'yes' to continue: `);
+  const rl = createInterface({ input: ctx.io.stdin, terminal: false });
+  try {
+    for await (const line of rl) return line.trim().toLowerCase() === "yes";
+    return false;
+  } finally {
+    rl.close();
+  }
+}
+
+function isInteractive(ctx: CommandContext): boolean {
+  return ctx.io.stdin.isTTY === true && ctx.io.stderr.isTTY === true;
+}
+
+/** Shows the changes on stderr (stdout carries results only) before asking. */
+function describeChanges(ctx: CommandContext, rows: LicenseRecord[], verb: string): void {
+  const shown = rows.slice(0, 20);
+  const lines = shown.map((r) => `  ${r.email}  ${r.reason}`);
+  if (rows.length > shown.length) lines.push(`  ... and ${rows.length - shown.length} more`);
+  ctx.io.stderr.write(`${rows.length} users to be ${verb}:\n${lines.join("\n")}\n`);
+}
+
+async function buildClient(ctx: CommandContext, options: Record<string, unknown>) {
+  const lib = await import("@cloudadmin/zoom-licenses");
+  const apiUrl = ctx
+    .endpoint(String(options.zoomApiUrl ?? ctx.env.ZOOM_API_URL ?? lib.DEFAULT_API_URL), "--zoom-api-url")
+    .toString();
+  const oauthUrl = ctx
+    .endpoint(
+      String(options.zoomOauthUrl ?? ctx.env.ZOOM_OAUTH_URL ?? lib.DEFAULT_OAUTH_URL),
+      "--zoom-oauth-url",
+    )
+    .toString();
+  const accountId = ctx.env.ZOOM_ACCOUNT_ID;
+  const clientId = ctx.env.ZOOM_CLIENT_ID;
+  const clientSecret = ctx.env.ZOOM_CLIENT_SECRET;
+  const missing = [
+    ["ZOOM_ACCOUNT_ID", accountId],
+    ["ZOOM_CLIENT_ID", clientId],
+    ["ZOOM_CLIENT_SECRET", clientSecret],
+  ].filter(([, v]) => !v);
+  if (missing.length > 0) {
+    throw new ConfigError(
+      `set ${missing.map(([k]) => k).join(", ")} (a Zoom Server-to-Server OAuth app), or use --simulate`,
+    );
+  }
+  const tokenProvider = lib.createZoomTokenProvider({
+    credentials: {
+      accountId: accountId as string,
+      clientId: clientId as string,
+      clientSecret: clientSecret as string,
+    },
+    oauthUrl,
+    ...(ctx.globals.timeoutMs === undefined ? {} : { timeoutMs: ctx.globals.timeoutMs }),
+  });
+  const stats = { throttled: 0, retries: 0 };
+  const client = lib.createZoomClient({
+    tokenProvider,
+    apiUrl,
+    plan: (options.zoomPlan as (typeof PLANS)[number] | undefined) ?? "business",
+    ...(ctx.globals.maxRetries === undefined ? {} : { maxRetries: ctx.globals.maxRetries }),
+    ...(ctx.globals.timeoutMs === undefined ? {} : { timeoutMs: ctx.globals.timeoutMs }),
+    onEvent: (e) => {
+      if (e.kind === "throttled") {
+        stats.throttled++;
+        ctx.log.debug(`throttled (${e.category}, ${e.type}); retry after ${e.retryAfterMs ?? "backoff"} ms`);
+      } else if (e.kind === "retry") stats.retries++;
+      else if (e.kind === "token-refresh")
+        ctx.log.debug("access token refused (expired?): fetched a new one");
+      else if (e.kind === "page-token-expired")
+        ctx.log.warn("the listing's next_page_token expired: listing again");
+    },
+  });
+  return { lib, client, stats };
+}
+
+export const zoomLicensesCommand: CommandModule = {
+  name: "zoom-licenses",
+  summary: "find Licensed Zoom users inactive for N months and turn them Basic (plan, apply, restore)",
+  configure(command) {
+    command
+      .option("--months <n>", "inactive = last login more than n months ago", "3")
+      .option("--days <n>", "inactive = last login more than n days ago (instead of --months)")
+      .option(
+        "--include-never-logged-in",
+        "also downgrade users who never logged in, if created before the period",
+      )
+      .option("--exclude <file|email,...>", "protected users: emails, or files with one email per line")
+      .option("--max-changes <n>", "when the plan holds more changes than n, change nothing (exit 2)")
+      .option("--apply", "change the users (asks for confirmation on a TTY)")
+      .option("-y, --yes", "do not ask for confirmation (required with --apply when not on a TTY)")
+      .option("--journal <file>", "journal of every change (default zoom-licenses-<UTC timestamp>.jsonl)")
+      .option("--all", "list kept users too (default: only the users to downgrade)")
+      .option("--as-of <date>", "measure inactivity as of this date instead of now")
+      .option("--zoom-api-url <url>", "Zoom API base URL (default $ZOOM_API_URL or https://api.zoom.us/v2)")
+      .option("--zoom-oauth-url <url>", "token URL (default $ZOOM_OAUTH_URL or https://zoom.us/oauth/token)")
+      .addOption(
+        new Option(
+          "--zoom-plan <plan>",
+          "the account's plan, for the starting pace (learnt from 429s otherwise)",
+        )
+          .choices(PLANS)
+          .default("business"),
+      );
+    command
+      .command("restore")
+      .description("turn the users in a journal Licensed again")
+      .option("--journal <file>", "the journal of an earlier --apply run (required)")
+      .option("-y, --yes", "do not ask for confirmation (required when not on a TTY)")
+      .option("--zoom-api-url <url>", "Zoom API base URL (default $ZOOM_API_URL or https://api.zoom.us/v2)")
+      .option("--zoom-oauth-url <url>", "token URL (default $ZOOM_OAUTH_URL or https://zoom.us/oauth/token)")
+      .addOption(new Option("--zoom-plan <plan>", "the account's plan").choices(PLANS).default("business"));
+    // Commander hands options the parent also declares (--journal, --yes...) to the parent, wherever
+    // they appear: give them to `restore` when it is the command that runs.
+    command.hook("preAction", (self, action) => {
+      if (action === self) return;
+      for (const key of ["journal", "yes", "zoomApiUrl", "zoomOauthUrl"]) {
+        if (action.getOptionValue(key) === undefined && self.getOptionValue(key) !== undefined) {
+          action.setOptionValue(key, self.getOptionValue(key));
+        }
+      }
+    });
+    command.addHelpText(
+      "after",
+      `
+Auth: a Server-to-Server OAuth app (scopes user:read:admin, user:write:admin) in ZOOM_ACCOUNT_ID,
+ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET. Only active users are considered; users who never logged in are
+kept unless --include-never-logged-in. Nothing changes without --apply; every change is journaled
+before and after it is made, and a rerun with the same --journal never changes a user twice.
+
+Examples:
+  cloudadmin zoom-licenses --months 6 --exclude vips.txt          # the plan: who and why
+  cloudadmin zoom-licenses --months 6 --apply --journal z.jsonl    # asks, then changes
+  cloudadmin zoom-licenses --apply --yes --max-changes 200 --journal z.jsonl
+  cloudadmin zoom-licenses restore --journal z.jsonl --yes
+  cloudadmin zoom-licenses --simulate                               # against the embedded simulator
+`,
+    );
+  },
+  async run(ctx, options, args) {
+    if (args[0] === "restore") return restore(ctx, options);
+    const apply = options.apply === true;
+    const yes = options.yes === true;
+    if (options.days !== undefined && options.months !== undefined && options.months !== "3") {
+      throw new UsageError("give --months or --days, not both");
+    }
+    const days = wholeNumber(options.days, "--days");
+    const months = days === undefined ? wholeNumber(options.months, "--months") : undefined;
+    const maxChanges = wholeNumber(options.maxChanges, "--max-changes");
+    if (apply && !yes && !isInteractive(ctx)) {
+      throw new UsageError("--apply needs --yes when not on a TTY (nothing was changed)");
+    }
+    const exclude = await readExclusions(options.exclude as string | undefined, ctx.io.cwd);
+    const journal = resolve(
+      ctx.io.cwd,
+      String(options.journal ?? `zoom-licenses-${timestamp(new Date())}.jsonl`),
+    );
+    const sim = await ctx.simulate(["zoom"]);
+    const now = parseAsOf(options.asOf) ?? (sim ? await simulatedAsOf(ctx) : undefined) ?? Date.now();
+    const { lib, client, stats } = await buildClient(ctx, options);
+    const progress = await ctx.progress("zoom-licenses");
+    const counts = { listed: 0, downgrade: 0, keep: 0, applied: 0, failed: 0, skipped: 0 };
+    const keptBy: Record<string, number> = {};
+    const errors: ErrorRecord[] = [];
+    let quotaHit = false;
+    const show = () => progress.update({ ...counts, throttled: stats.throttled });
+
+    const plan = (async function* () {
+      for await (const d of lib.planLicenseRecovery(client.listUsers({ signal: ctx.signal }), {
+        now,
+        ...(days === undefined ? { months: months ?? 3 } : { days }),
+        includeNeverLoggedIn: options.includeNeverLoggedIn === true,
+        exclude,
+      })) {
+        counts.listed++;
+        if (d.action === "downgrade") counts.downgrade++;
+        else {
+          counts.keep++;
+          const key = d.reason.replace(/ \d{4}-\d{2}-\d{2}.*$/, "").replace(/\s*\(.*\)$/, "");
+          keptBy[key] = (keptBy[key] ?? 0) + 1;
+        }
+        show();
+        yield d;
+      }
+    })();
+
+    let source: AsyncIterable<LicenseRecord> | LicenseRecord[] = plan;
+    if (apply && (!yes || maxChanges !== undefined)) {
+      // The whole plan first: to show it before asking, or to hold it against --max-changes.
+      const all: LicenseRecord[] = [];
+      for await (const d of plan) all.push(d);
+      const changes = all.filter((d) => d.action === "downgrade");
+      if (maxChanges !== undefined && changes.length > maxChanges) {
+        throw new InvalidInputError(
+          `the plan downgrades ${changes.length} users, more than --max-changes ${maxChanges}; nothing was changed`,
+          { code: "ERR_LIMIT_EXCEEDED" },
+        );
+      }
+      if (!yes && changes.length > 0) {
+        progress.stop();
+        describeChanges(ctx, changes, 'converted from "Licensed" to Basic');
+        if (!(await confirm(ctx, `Downgrade ${changes.length} users?`))) {
+          throw new UsageError("not confirmed; nothing was changed");
+        }
+      }
+      source = all;
+    }
+
+    const items: AsyncIterable<LicenseRecord> = apply
+      ? lib.applyLicenseRecovery(source, {
+          client: client as ZoomClient,
+          journal,
+          ...(maxChanges === undefined ? {} : { maxChanges }),
+          concurrency: ctx.globals.concurrency ?? 16,
+          signal: ctx.signal,
+          onProgress: (p) => {
+            counts.applied = p.applied;
+            counts.failed = p.failed;
+            show();
+          },
+          onError: (e: CloudAdminError, r: LicenseRecord) => {
+            if (e.code === "ERR_QUOTA_EXHAUSTED") quotaHit = true;
+            errors.push(toErrorRecord(e, r.email, "downgrade"));
+          },
+        })
+      : plan;
+    if (apply) ctx.log.info(`journal: ${journal}`);
+
+    const counted = (async function* () {
+      for await (const r of items) {
+        if (apply && r.action === "downgrade" && r.result === "skipped") counts.skipped++;
+        if (options.all === true || r.action !== "keep") yield r;
+      }
+    })();
+    await ctx.emit({
+      items: counted,
+      errors: () => errors,
+      summary: () => ({
+        asOf: new Date(now).toISOString(),
+        ...(days === undefined ? { months: months ?? 3 } : { days }),
+        listed: counts.listed,
+        downgrade: counts.downgrade,
+        keep: counts.keep,
+        keptBy,
+        ...(apply
+          ? { applied: counts.applied, failed: counts.failed, skipped: counts.skipped, journal }
+          : {}),
+        throttled: stats.throttled,
+        retries: stats.retries,
+      }),
+      columns: ctx.format === "table" ? TABLE_COLUMNS : FIELDS,
+    });
+    progress.stop();
+    if (!apply) {
+      ctx.log.info(
+        counts.downgrade === 0
+          ? `no user to downgrade among ${counts.listed}`
+          : `${counts.downgrade} of ${counts.listed} users would be downgraded; rerun with --apply to change them`,
+      );
+      return ExitCode.ok;
+    }
+    if (quotaHit) return ExitCode.partial;
+    return exitCodeForScopes(counts.applied + counts.skipped, counts.failed);
+  },
+};
+
+async function restore(ctx: CommandContext, options: Record<string, unknown>): Promise<number> {
+  const yes = options.yes === true;
+  if (!yes && !isInteractive(ctx))
+    throw new UsageError("restore needs --yes when not on a TTY (nothing was changed)");
+  const journal = resolve(ctx.io.cwd, String(options.journal));
+  await ctx.simulate(["zoom"]);
+  const { lib, client, stats } = await buildClient(ctx, options);
+  const users = await lib.listRestorable(journal);
+  if (!yes && users.length > 0) {
+    ctx.io.stderr.write(
+      `${users.length} users to be turned Licensed again:\n${users
+        .slice(0, 20)
+        .map((u) => `  ${u.email}`)
+        .join("\n")}${users.length > 20 ? `\n  ... and ${users.length - 20} more` : ""}\n`,
+    );
+    if (!(await confirm(ctx, `Restore ${users.length} users?`))) {
+      throw new UsageError("not confirmed; nothing was changed");
+    }
+  }
+  const progress = await ctx.progress("zoom-licenses restore");
+  const counts = { restored: 0, failed: 0, skipped: 0 };
+  const errors: ErrorRecord[] = [];
+  let quotaHit = false;
+  await ctx.emit({
+    items: lib.restoreLicenses({
+      client,
+      journal,
+      concurrency: ctx.globals.concurrency ?? 16,
+      signal: ctx.signal,
+      onProgress: (p) => {
+        counts.restored = p.applied;
+        counts.failed = p.failed;
+        counts.skipped = p.skipped;
+        progress.update({ ...counts, of: users.length, throttled: stats.throttled });
+      },
+      onError: (e: CloudAdminError, r: LicenseRecord) => {
+        if (e.code === "ERR_QUOTA_EXHAUSTED") quotaHit = true;
+        errors.push(toErrorRecord(e, r.email, "restore"));
+      },
+    }),
+    errors: () => errors,
+    summary: () => ({ journal, ...counts, throttled: stats.throttled, retries: stats.retries }),
+    columns: ctx.format === "table" ? TABLE_COLUMNS : FIELDS,
+  });
+  progress.stop();
+  if (quotaHit) return ExitCode.partial;
+  return exitCodeForScopes(counts.restored + counts.skipped, counts.failed);
+}
