@@ -1,0 +1,75 @@
+import { readFile, readdir } from "node:fs/promises";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { CronJob } from "kubernetes-models/batch/v1/CronJob";
+import { Job } from "kubernetes-models/batch/v1/Job";
+import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
+import { Namespace } from "kubernetes-models/v1/Namespace";
+import { ServiceAccount } from "kubernetes-models/v1/ServiceAccount";
+
+const dir = new URL("../deploy/kubernetes/jobs/", import.meta.url).pathname;
+const MODELS: Record<string, new (data: never) => { validate(): void }> = {
+  CronJob: CronJob as never,
+  Job: Job as never,
+  ConfigMap: ConfigMap as never,
+  Namespace: Namespace as never,
+  ServiceAccount: ServiceAccount as never,
+};
+
+type Doc = { kind: string; metadata: { name: string }; spec?: Record<string, never> };
+
+async function documents(): Promise<Array<{ file: string; doc: Doc }>> {
+  const out: Array<{ file: string; doc: Doc }> = [];
+  for (const file of (await readdir(dir)).filter((f) => f.endsWith(".yaml"))) {
+    for (const d of parseAllDocuments(await readFile(join(dir, file), "utf8"))) {
+      expect(d.errors, file).toEqual([]);
+      out.push({ file, doc: d.toJS() as Doc });
+    }
+  }
+  return out;
+}
+
+function podSpec(doc: Doc): Record<string, unknown> {
+  const spec = doc.spec as unknown as Record<string, any>;
+  return doc.kind === "CronJob" ? spec.jobTemplate.spec.template.spec : spec.template.spec;
+}
+
+describe("Kubernetes job manifests", () => {
+  it("the validator rejects a broken CronJob (so the check below means something)", () => {
+    const broken = new CronJob({ metadata: { name: "x" }, spec: { schedule: 5 } } as never);
+    expect(() => broken.validate()).toThrow();
+  });
+
+  it("every document validates against the Kubernetes API schema", async () => {
+    const docs = await documents();
+    expect(docs.map((d) => d.doc.kind).sort()).toEqual(
+      ["ConfigMap", "CronJob", "CronJob", "Job", "Namespace", "ServiceAccount", "ServiceAccount"].sort(),
+    );
+    for (const { file, doc } of docs) {
+      const Model = MODELS[doc.kind];
+      expect(Model, `${file}: ${doc.kind}`).toBeDefined();
+      expect(
+        () => new Model!(doc as never).validate(),
+        `${file}: ${doc.kind}/${doc.metadata.name}`,
+      ).not.toThrow();
+    }
+  });
+
+  it("the jobs run non-root, read-only, without stored cloud secrets", async () => {
+    for (const { file, doc } of await documents()) {
+      if (doc.kind !== "CronJob" && doc.kind !== "Job") continue;
+      const pod = podSpec(doc) as {
+        securityContext: { runAsNonRoot: boolean };
+        containers: Array<Record<string, any>>;
+      };
+      expect(pod.securityContext.runAsNonRoot, file).toBe(true);
+      for (const c of pod.containers) {
+        expect(c.securityContext.readOnlyRootFilesystem, file).toBe(true);
+        expect(c.securityContext.allowPrivilegeEscalation, file).toBe(false);
+        const text = JSON.stringify(c);
+        expect(text, file).not.toMatch(/AWS_SECRET_ACCESS_KEY|AZURE_CLIENT_SECRET|secretKeyRef/);
+      }
+    }
+  });
+});
