@@ -1,0 +1,19 @@
+/**
+ * `@cloudadmin/user-photos`: every eligible Entra ID user's profile photo from Microsoft Graph, named
+ * after a user attribute, saved to a folder and/or an Azure Blob container, incrementally.
+ *
+ * @example
+ * ```ts
+ * import { syncUserPhotos } from "@cloudadmin/user-photos";
+ * for await (const item of syncUserPhotos({ credential, outDir: "./photos", keyAttribute: "employeeId" })) {
+ *   if (item.status === "saved") console.log(item.file);
+ * }
+ * ```
+ */
+export { syncUserPhotos, countByStatus, GRAPH_PHOTO_CONCURRENCY } from "./sync.js";
+export type { SyncUserPhotosOptions, UserPhotoItem, UserPhotoStatus, UserPhotosProgress } from "./sync.js";
+export { checkKey, extensionFor, keyIdentity } from "./keys.js";
+export type { KeyCheck } from "./keys.js";
+export { MANIFEST_NAME } from "./manifest.js";
+export type { ManifestEntry, ManifestFile } from "./manifest.js";
+export type { FetchLike } from "./graph.js";

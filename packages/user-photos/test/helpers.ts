@@ -1,0 +1,146 @@
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { AccessToken, TokenCredential } from "@azure/core-auth";
+import type { GraphDataset } from "@cloudadmin/cloud-sim";
+
+export type GraphPhoto = NonNullable<GraphDataset["photos"]>[string];
+type GraphUser = NonNullable<GraphDataset["users"]>[number];
+
+/** A credential over a fixed token (StaticTokenCredential from @cloudadmin/auth does the same). */
+export function fixedToken(token = "sim-graph-token"): TokenCredential & { calls: number } {
+  const cred = {
+    calls: 0,
+    async getToken(): Promise<AccessToken> {
+      cred.calls++;
+      return { token, expiresOnTimestamp: Date.now() + 3_600_000 };
+    },
+  };
+  return cred;
+}
+
+export const APP = "5f3c1d9e8b7a46c2a1b0c9d8e7f6a5b4";
+export const EXT = `extension_${APP}_employeeNumber`;
+
+export function photo(seed: number, contentType = "image/jpeg", size = 600): GraphPhoto {
+  const bytes = Buffer.alloc(size, seed % 251);
+  bytes.writeUInt32BE(0xffd8ffe0, 0);
+  bytes.writeUInt32BE(seed, 4);
+  return { contentType, etag: `"P${seed.toString(16).toUpperCase()}"`, base64: bytes.toString("base64") };
+}
+
+export const uid = (i: number) => `10000000-0000-4000-8000-${String(i).padStart(12, "0")}`;
+
+export interface FixtureUser {
+  i: number;
+  employeeId?: unknown;
+  ext?: unknown;
+  enabled?: boolean;
+  photo?: GraphPhoto | null;
+}
+
+/** A graph dataset from a compact list; users get ids uid(i) and UPNs u<i>@contoso.example. */
+export function dataset(users: FixtureUser[], onPrem: number[] = []): GraphDataset {
+  const photos: Record<string, GraphPhoto> = {};
+  const list = users.map((u) => {
+    const user: Record<string, unknown> = {
+      id: uid(u.i),
+      userPrincipalName: `u${u.i}@contoso.example`,
+      accountEnabled: u.enabled ?? true,
+      displayName: `User ${u.i}`,
+    };
+    if (u.employeeId !== undefined) user.employeeId = u.employeeId;
+    if (u.ext !== undefined) user[EXT] = u.ext;
+    if (u.photo) photos[uid(u.i)] = u.photo;
+    return user as GraphUser;
+  });
+  return { users: list, photos, onPremisesMailboxes: onPrem.map(uid) };
+}
+
+/** Every path under `dir`, relative, sorted (to prove nothing was written elsewhere). */
+export async function tree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  async function walk(d: string, prefix: string) {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const rel = prefix ? `${prefix}/${e.name}` : e.name;
+      out.push(e.isDirectory() ? `${rel}/` : rel);
+      if (e.isDirectory()) await walk(join(d, e.name), rel);
+    }
+  }
+  await walk(dir, "");
+  return out.sort();
+}
+
+/**
+ * Azurite's Blob service in memory on a free port. A local stand-in for startAzurite() from
+ * @cloudadmin/cloud-sim, which passes --location together with --inMemoryPersistence (Azurite 3.37
+ * refuses that combination); here the temp folder is the child's working directory instead.
+ */
+export async function startBlobEmulator(): Promise<{ connectionString: string; stop(): Promise<void> }> {
+  const { spawn } = await import("node:child_process");
+  const { createRequire } = await import("node:module");
+  const { createServer } = await import("node:net");
+  const { mkdtemp, rm } = await import("node:fs/promises");
+  const { tmpdir } = await import("node:os");
+  const { dirname } = await import("node:path");
+  const { AZURITE_ACCOUNT, AZURITE_KEY } = await import("@cloudadmin/cloud-sim");
+  const require = createRequire(import.meta.url);
+  const main = join(dirname(require.resolve("azurite/package.json")), "dist", "src", "blob", "main.js");
+  const port = await new Promise<number>((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const cwd = await mkdtemp(join(tmpdir(), "user-photos-azurite-"));
+  const child = spawn(
+    process.execPath,
+    [
+      main,
+      "--blobHost",
+      "127.0.0.1",
+      "--blobPort",
+      String(port),
+      "--inMemoryPersistence",
+      "--silent",
+      "--disableTelemetry",
+      "--skipApiVersionCheck",
+      "--loose",
+    ],
+    { cwd, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr?.on("data", (d: Buffer) => {
+    output += d.toString();
+  });
+  const blobEndpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`azurite exited with ${child.exitCode}: ${output.trim()}`);
+    try {
+      await fetch(`${blobEndpoint}?comp=list`);
+      break;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill();
+        throw new Error(`azurite did not start: ${output.trim()}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blobEndpoint};`,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      await rm(cwd, { recursive: true, force: true });
+    },
+  };
+}

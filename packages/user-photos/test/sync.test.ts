@@ -1,0 +1,394 @@
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
+import { type Simulator, startSimulator } from "@cloudadmin/cloud-sim";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  MANIFEST_NAME,
+  type SyncUserPhotosOptions,
+  type UserPhotoItem,
+  syncUserPhotos,
+} from "../src/index.js";
+import {
+  EXT,
+  type FixtureUser,
+  type GraphPhoto,
+  dataset,
+  fixedToken,
+  photo,
+  startBlobEmulator,
+  tree,
+  uid,
+} from "./helpers.js";
+
+interface GraphControl {
+  setPhoto(userId: string, photo: GraphPhoto | null): void;
+  maxPhotoInFlight: number;
+}
+
+let azurite: Awaited<ReturnType<typeof startBlobEmulator>>;
+let blobService: BlobServiceClient;
+const cleanup: Array<() => Promise<void>> = [];
+
+beforeAll(async () => {
+  azurite = await startBlobEmulator();
+  blobService = BlobServiceClient.fromConnectionString(azurite.connectionString);
+});
+afterAll(async () => {
+  for (const f of cleanup.reverse()) await f();
+  await azurite.stop();
+});
+
+async function setup(users: FixtureUser[], onPrem: number[] = [], latency = 0) {
+  const sim = await startSimulator({
+    dataset: { graph: dataset(users, onPrem) },
+    services: ["graph"],
+    latency,
+  });
+  const root = await mkdtemp(join(tmpdir(), "user-photos-"));
+  const outDir = join(root, "photos");
+  const container = blobService.getContainerClient(`photos-${Math.random().toString(36).slice(2, 10)}`);
+  cleanup.push(async () => {
+    await sim.close();
+    await rm(root, { recursive: true, force: true });
+  });
+  return { sim, root, outDir, container, graph: sim.service("graph") as unknown as GraphControl };
+}
+
+function options(sim: Simulator, extra: Partial<SyncUserPhotosOptions>): SyncUserPhotosOptions {
+  return { credential: fixedToken(), endpoint: sim.httpsUrl, ca: sim.ca, ...extra };
+}
+
+async function run(opts: SyncUserPhotosOptions): Promise<Map<string, UserPhotoItem>> {
+  const items = new Map<string, UserPhotoItem>();
+  for await (const item of syncUserPhotos(opts)) {
+    expect(items.has(item.userId)).toBe(false);
+    items.set(item.userId, item);
+  }
+  return items;
+}
+
+const photoOps = (sim: Simulator) =>
+  sim.requestLog.filter((r) => r.operation.startsWith("GetPhoto") || r.operation === "ListPhotos");
+
+async function blobsOf(container: ContainerClient) {
+  const out = new Map<
+    string,
+    { etag: string; contentType: string | undefined; metadata: Record<string, string> }
+  >();
+  for await (const b of container.listBlobsFlat({ includeMetadata: true })) {
+    out.set(b.name, {
+      etag: b.properties.etag ?? "",
+      contentType: b.properties.contentType,
+      metadata: b.metadata ?? {},
+    });
+  }
+  return out;
+}
+
+describe("syncUserPhotos", () => {
+  it("saves every eligible user's photo over several pages to a folder and a container, with content type and ETag", {
+    timeout: 60_000,
+  }, async () => {
+    // 1,010 eligible users: more than one page of 999. Every 10th has a photo, some of them PNG.
+    const users: FixtureUser[] = [];
+    for (let i = 0; i < 1010; i++) {
+      users.push({
+        i,
+        employeeId: String(5000 + i),
+        photo: i % 10 === 0 ? photo(i, i % 30 === 0 ? "image/png" : "image/jpeg") : null,
+      });
+    }
+    users.push({ i: 2000, employeeId: "9999", enabled: false, photo: photo(2000) });
+    users.push({ i: 2001, photo: photo(2001) });
+    // A little latency, so requests overlap and the concurrency limit is exercised.
+    const { sim, outDir, container, graph } = await setup(users, [], 5);
+    const listed: number[] = [];
+    const items = await run(
+      options(sim, {
+        outDir,
+        container,
+        onProgress: (e) => e.type === "users-listed" && listed.push(e.listed),
+      }),
+    );
+    expect(listed).toEqual([999, 1010]);
+    expect(items.size).toBe(1010);
+    const saved = [...items.values()].filter((i) => i.status === "saved");
+    expect(saved).toHaveLength(101);
+    expect([...items.values()].filter((i) => i.status === "no-photo")).toHaveLength(909);
+    expect(items.get(uid(1))).toMatchObject({
+      status: "no-photo",
+      reason: "ImageNotFound",
+      file: null,
+      blobUrl: null,
+      bytes: 0,
+    });
+    expect(items.has(uid(2000))).toBe(false);
+    expect(items.has(uid(2001))).toBe(false);
+    const png = items.get(uid(30));
+    expect(png).toMatchObject({
+      status: "saved",
+      key: "5030",
+      contentType: "image/png",
+      etag: '"P1E"',
+      bytes: 600,
+    });
+    expect(png?.file).toBe(join(outDir, "5030.png"));
+    expect(png?.blobUrl).toBe(`${container.url}/5030.png`);
+    expect(await readFile(join(outDir, "5030.png"))).toEqual(
+      Buffer.from(photo(30, "image/png").base64, "base64"),
+    );
+    expect(await readFile(join(outDir, "5010.jpg"))).toEqual(Buffer.from(photo(10).base64, "base64"));
+    const blobs = await blobsOf(container);
+    expect(blobs.size).toBe(101);
+    expect(blobs.get("5030.png")).toMatchObject({
+      contentType: "image/png",
+      metadata: { graphetag: '"P1E"', userid: uid(30) },
+    });
+    expect(blobs.get("5010.jpg")?.contentType).toBe("image/jpeg");
+    const blobBytes = await container.getBlockBlobClient("5010.jpg").downloadToBuffer();
+    expect(blobBytes).toEqual(Buffer.from(photo(10).base64, "base64"));
+    const manifest = JSON.parse(await readFile(join(outDir, MANIFEST_NAME), "utf8"));
+    expect(Object.keys(manifest.files)).toHaveLength(101);
+    expect(manifest.files["5010.jpg"]).toMatchObject({
+      userId: uid(10),
+      etag: '"PA"',
+      contentType: "image/jpeg",
+      bytes: 600,
+    });
+    // One photo request per user, never more than Graph's 4 at once, and no concurrency refusals.
+    expect(photoOps(sim)).toHaveLength(1010);
+    expect(graph.maxPhotoInFlight).toBe(4);
+    expect(sim.stats().byStatus["429"]).toBeUndefined();
+    expect(sim.stats().events.photoBytes).toBe(101 * 600);
+  });
+
+  it("names files after an extension attribute and refuses unsafe and duplicate keys without writing outside the folder", async () => {
+    const bad = [
+      "../../escape",
+      "a/b",
+      "a\\b",
+      "CON",
+      "lpt1.txt",
+      "bell\u0007",
+      "",
+      "x".repeat(300),
+      "..",
+      "end.",
+      " lead",
+      "c:d",
+      "..hidden",
+    ];
+    const users: FixtureUser[] = bad.map((ext, n) => ({ i: n, ext, employeeId: `E${n}`, photo: photo(n) }));
+    users.push(
+      { i: 50, ext: "dup", photo: photo(50) },
+      { i: 51, ext: "DUP", photo: photo(51) },
+      { i: 52, ext: "dup", photo: null },
+    );
+    users.push({ i: 60, ext: "EN60", photo: photo(60) }, { i: 61, ext: "Ünïcode-61", photo: photo(61) });
+    users.push({ i: 70, employeeId: "only-employee-id", photo: photo(70) });
+    const { sim, root, outDir, container } = await setup(users);
+    const items = await run(options(sim, { outDir, container, keyAttribute: EXT }));
+    for (let n = 0; n < bad.length; n++) {
+      expect(items.get(uid(n))?.status, `key ${JSON.stringify(bad[n])}`).toBe("invalid-key");
+      expect(items.get(uid(n))?.file).toBeNull();
+    }
+    expect(items.get(uid(1))?.reason).toBe("contains a path separator");
+    expect(items.get(uid(3))?.reason).toBe("is a reserved device name");
+    for (const i of [50, 51, 52]) expect(items.get(uid(i))?.status).toBe("duplicate-key");
+    expect(items.get(uid(50))?.reason).toBe("key shared with u51@contoso.example, u52@contoso.example");
+    expect(items.get(uid(60))).toMatchObject({ status: "saved", key: "EN60" });
+    expect(items.get(uid(61))).toMatchObject({ status: "saved", key: "Ünïcode-61" });
+    // The default filter asks for the key attribute: a user without it is not listed at all.
+    expect(items.has(uid(70))).toBe(false);
+    expect(await tree(root)).toEqual([
+      "photos/",
+      `photos/${MANIFEST_NAME}`,
+      "photos/EN60.jpg",
+      "photos/Ünïcode-61.jpg",
+    ]);
+    expect([...(await blobsOf(container)).keys()].sort()).toEqual(["EN60.jpg", "Ünïcode-61.jpg"]);
+    // Graph was never asked for the photos of users whose key was refused.
+    expect(photoOps(sim)).toHaveLength(2);
+  });
+
+  it("reports users without the key when the filter lets them through, and reads on-premises mailboxes through beta", async () => {
+    const users: FixtureUser[] = [
+      { i: 1, employeeId: "1001", photo: photo(1) },
+      { i: 2, photo: photo(2) },
+      { i: 3, employeeId: "1003", photo: photo(3) },
+      { i: 4, employeeId: "1004", photo: null },
+    ];
+    const { sim, outDir } = await setup(users, [3, 4]);
+    const items = await run(options(sim, { outDir, filter: "accountEnabled eq true" }));
+    expect(items.get(uid(1))?.status).toBe("saved");
+    expect(items.get(uid(2))).toMatchObject({ status: "no-key", key: null });
+    // v1.0 says MailboxNotHostedInExchangeOnline; beta falls back to Entra ID's photo.
+    expect(items.get(uid(3))).toMatchObject({ status: "saved", file: join(outDir, "1003.jpg") });
+    expect(items.get(uid(4))).toMatchObject({ status: "no-photo", reason: "ImageNotFound" });
+    const paths = sim.requestLog
+      .filter((r) => r.path.includes(uid(3)))
+      .map((r) => `${r.status} ${r.path.split("/")[1]}`);
+    expect(paths).toEqual(["404 v1.0", "200 beta"]);
+    const manifest = JSON.parse(await readFile(join(outDir, MANIFEST_NAME), "utf8"));
+    expect(manifest.files["1003.jpg"].version).toBe("beta");
+    // The next run goes to beta directly for that user: one metadata request.
+    sim.resetStats();
+    const again = await run(options(sim, { outDir, filter: "accountEnabled eq true" }));
+    expect(again.get(uid(3))?.status).toBe("unchanged");
+    expect(sim.requestLog.filter((r) => r.path.includes(uid(3))).map((r) => r.path.split("/")[1])).toEqual([
+      "beta",
+    ]);
+  });
+
+  it("downloads and uploads nothing on a second run, replaces a changed photo, and prunes a removed one", {
+    timeout: 30_000,
+  }, async () => {
+    const users: FixtureUser[] = Array.from({ length: 30 }, (_, i) => ({
+      i,
+      employeeId: `K${i}`,
+      photo: i < 20 ? photo(i) : null,
+    }));
+    const { sim, outDir, container, graph } = await setup(users);
+    await run(options(sim, { outDir, container }));
+    const before = await blobsOf(container);
+    const mtime = (await stat(join(outDir, "K1.jpg"))).mtimeMs;
+    sim.resetStats();
+
+    const second = await run(options(sim, { outDir, container }));
+    expect([...second.values()].filter((i) => i.status === "unchanged")).toHaveLength(20);
+    expect(second.get(uid(1))).toMatchObject({
+      status: "unchanged",
+      file: join(outDir, "K1.jpg"),
+      bytes: 600,
+      etag: '"P1"',
+    });
+    expect(sim.stats().events.photoBytes ?? 0).toBe(0);
+    expect(photoOps(sim)).toHaveLength(30);
+    const after = await blobsOf(container);
+    expect([...after].map(([n, b]) => [n, b.etag])).toEqual([...before].map(([n, b]) => [n, b.etag]));
+    expect((await stat(join(outDir, "K1.jpg"))).mtimeMs).toBe(mtime);
+
+    // A new photo for user 2 (now PNG) and none for user 3.
+    graph.setPhoto(uid(2), photo(202, "image/png", 900));
+    graph.setPhoto(uid(3), null);
+    const stale: string[] = [];
+    sim.resetStats();
+    const third = await run(
+      options(sim, {
+        outDir,
+        container,
+        onProgress: (e) => e.type === "stale" && stale.push(e.file ?? e.blobName ?? ""),
+      }),
+    );
+    expect(third.get(uid(2))).toMatchObject({
+      status: "saved",
+      contentType: "image/png",
+      bytes: 900,
+      file: join(outDir, "K2.png"),
+    });
+    expect(await readFile(join(outDir, "K2.png"))).toEqual(
+      Buffer.from(photo(202, "image/png", 900).base64, "base64"),
+    );
+    expect(third.get(uid(3))).toMatchObject({ status: "no-photo", pruned: false });
+    expect(sim.stats().events.photoBytes).toBe(900);
+    // Without --prune the old files stay and are reported.
+    expect(stale.sort()).toEqual(["K2.jpg", "K3.jpg", join(outDir, "K2.jpg"), join(outDir, "K3.jpg")].sort());
+    const blobs3 = await blobsOf(container);
+    expect(blobs3.get("K2.png")?.metadata.graphetag).toBe('"PCA"');
+
+    const fourth = await run(options(sim, { outDir, container, prune: true }));
+    expect(fourth.get(uid(3))).toMatchObject({ status: "no-photo", pruned: true });
+    expect(fourth.get(uid(2))).toMatchObject({ status: "unchanged", pruned: true });
+    await expect(stat(join(outDir, "K3.jpg"))).rejects.toThrow();
+    await expect(stat(join(outDir, "K2.jpg"))).rejects.toThrow();
+    const blobs4 = await blobsOf(container);
+    expect(blobs4.has("K3.jpg")).toBe(false);
+    expect(blobs4.has("K2.jpg")).toBe(false);
+    expect(blobs4.size).toBe(19);
+    const manifest = JSON.parse(await readFile(join(outDir, MANIFEST_NAME), "utf8"));
+    expect(Object.keys(manifest.files).sort()).toEqual([...blobs4.keys()].sort());
+
+    // --full downloads everything again.
+    sim.resetStats();
+    const full = await run(options(sim, { outDir, full: true }));
+    expect([...full.values()].filter((i) => i.status === "saved")).toHaveLength(19);
+  });
+
+  it("waits out throttling with Retry-After and still saves every photo", { timeout: 30_000 }, async () => {
+    const users: FixtureUser[] = Array.from({ length: 12 }, (_, i) => ({
+      i,
+      employeeId: `T${i}`,
+      photo: photo(i),
+    }));
+    const { sim, outDir } = await setup(users);
+    // Every photo request in the first 300 ms gets 429 with Retry-After: 2.
+    const t0 = sim.requestLog.length === 0 ? 0 : 0;
+    sim.setFaults({ throttleBursts: [{ startMs: t0, durationMs: 300 }], operations: ["GetPhotoValue"] });
+    const retries: number[] = [];
+    const items = await run(
+      options(sim, { outDir, onProgress: (e) => e.type === "retry" && retries.push(e.delayMs) }),
+    );
+    expect([...items.values()].every((i) => i.status === "saved")).toBe(true);
+    expect(sim.stats().throttled).toBeGreaterThanOrEqual(4);
+    expect(retries.length).toBe(sim.stats().throttled);
+    expect(new Set(retries)).toEqual(new Set([2000]));
+  });
+
+  it("leaves a consistent manifest when interrupted, and resumes without downloading saved photos again", async () => {
+    const users: FixtureUser[] = Array.from({ length: 40 }, (_, i) => ({
+      i,
+      employeeId: `R${i}`,
+      photo: photo(i),
+    }));
+    const { sim, outDir } = await setup(users);
+    sim.setFaults({ slowRate: 1, slowMs: 20 });
+    const controller = new AbortController();
+    let seen = 0;
+    const first = syncUserPhotos(options(sim, { outDir, signal: controller.signal }));
+    await expect(
+      (async () => {
+        for await (const item of first) {
+          expect(item.status).toBe("saved");
+          if (++seen === 10) controller.abort();
+        }
+      })(),
+    ).rejects.toMatchObject({ code: "ERR_ABORTED" });
+    const manifest = JSON.parse(await readFile(join(outDir, MANIFEST_NAME), "utf8"));
+    const names = Object.keys(manifest.files);
+    expect(names.length).toBeGreaterThanOrEqual(10);
+    expect(names.length).toBeLessThan(40);
+    for (const name of names) {
+      expect((await readFile(join(outDir, name))).length).toBe(manifest.files[name].bytes);
+    }
+    // No temp files left behind.
+    expect((await tree(outDir)).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    sim.resetStats();
+    sim.setFaults({ slowRate: 0, slowMs: 0 });
+    const resumed = await run(options(sim, { outDir }));
+    const unchanged = [...resumed.values()].filter((i) => i.status === "unchanged").length;
+    expect(unchanged).toBe(names.length);
+    expect(unchanged + [...resumed.values()].filter((i) => i.status === "saved").length).toBe(40);
+    expect(sim.stats().events.photoBytes).toBe((40 - names.length) * 600);
+  });
+
+  it("refuses an http endpoint, a bad key attribute and a run without destination before any request", async () => {
+    const { sim, outDir } = await setup([]);
+    const take = async (o: SyncUserPhotosOptions) => {
+      for await (const _ of syncUserPhotos(o)) {
+        // nothing
+      }
+    };
+    await expect(take(options(sim, { outDir, endpoint: sim.httpUrl }))).rejects.toMatchObject({
+      code: "ERR_CONFIG",
+    });
+    await expect(
+      take(options(sim, { outDir, keyAttribute: "employeeId ne null or true" })),
+    ).rejects.toMatchObject({
+      code: "ERR_USAGE",
+    });
+    await expect(take(options(sim, {}))).rejects.toMatchObject({ code: "ERR_USAGE" });
+    expect(sim.stats().total).toBe(0);
+  });
+});
