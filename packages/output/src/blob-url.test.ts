@@ -66,6 +66,15 @@ describe("parseBlobUrl", () => {
     }
   });
 
+  it("names an unparseable URL without its query", () => {
+    expect(() => parseBlobUrl("https://a b.blob.core.windows.net/c/x?sig=SECRET")).toThrow(
+      expect.objectContaining({
+        code: "ERR_USAGE",
+        message: "https://a b.blob.core.windows.net/c/x is not a valid URL",
+      }),
+    );
+  });
+
   it("checks container URLs for createContainerClient", () => {
     expect(parseBlobUrl("https://a01.blob.core.windows.net/photos", { kind: "container" }).blobName).toBe("");
     expect(() =>

@@ -65,7 +65,8 @@ export function parseBlobUrl(target: string, options: { kind?: "blob" | "contain
   try {
     url = new URL(target);
   } catch {
-    throw new UsageError(`${redactUrl(target)} is not a valid URL`);
+    // Not parseable, so show it without anything after "?" (where a SAS would be).
+    throw new UsageError(`${target.split(/[?#]/)[0]} is not a valid URL`);
   }
   const display = redactUrl(url);
   if (url.protocol !== "https:" && url.protocol !== "http:") {

@@ -125,7 +125,7 @@ describe("json", () => {
       // The head and the first item must be in the sink before the source produces more.
       await within(
         out.until((t) => t.includes('"n": 1')),
-        5_000,
+        3_000,
         "json item 1 was not written before item 2",
       );
       expect(out.text()).not.toContain('"errors"');
@@ -173,14 +173,14 @@ describe("ndjson", () => {
       yield { id: 1 };
       await within(
         out.until((t) => t === '{"id":1}\n'),
-        5_000,
+        3_000,
         "ndjson collected items instead of streaming",
       );
       seen.push(out.text());
       yield { id: 2 };
       await within(
         out.until((t) => t.endsWith('{"id":2}\n')),
-        5_000,
+        3_000,
         "ndjson item 2 was not written",
       );
       seen.push(out.text());
@@ -354,7 +354,7 @@ describe("failures", () => {
       sink: out.sink,
       signal: controller.signal,
     });
-    await expect(within(run, 5_000, "abort did not stop the writer")).rejects.toMatchObject({
+    await expect(within(run, 3_000, "abort did not stop the writer")).rejects.toMatchObject({
       code: "ERR_ABORTED",
     });
     expect(out.state).toEqual({ committed: false, aborted: true });
