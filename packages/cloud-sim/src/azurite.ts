@@ -40,7 +40,7 @@ export async function startAzurite(
   const require = createRequire(import.meta.url);
   const main = join(dirname(require.resolve("azurite/package.json")), "dist", "src", "blob", "main.js");
   const port = options.port ?? (await freePort());
-  // Azurite writes its extent metadata under the location even in memory mode: give it a temp folder.
+  // In memory mode Azurite refuses --location; run it in a temp folder so nothing lands in ours.
   const location = await mkdtemp(join(tmpdir(), "cloudadmin-azurite-"));
   const child: ChildProcess = spawn(
     process.execPath,
@@ -53,12 +53,10 @@ export async function startAzurite(
       "--inMemoryPersistence",
       "--silent",
       "--disableTelemetry",
-      "--location",
-      location,
       "--skipApiVersionCheck",
       "--loose",
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"], cwd: location },
   );
   let output = "";
   child.stdout?.on("data", (d: Buffer) => {
