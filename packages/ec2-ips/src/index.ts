@@ -1,0 +1,28 @@
+/**
+ * `@cloudadmin/ec2-ips`: every EC2 instance in every account of an AWS Organization (or of an IAM
+ * Identity Center user) in every enabled region, with all private, public and IPv6 addresses.
+ *
+ * @example
+ * ```ts
+ * import { listEc2Ips } from "@cloudadmin/ec2-ips";
+ * const errors = [];
+ * for await (const instance of listEc2Ips({ mode: "org", region: "us-east-1", onError: (e) => errors.push(e) })) {
+ *   console.log(instance.accountId, instance.region, instance.instanceId, instance.privateIps, instance.publicIps);
+ * }
+ * ```
+ */
+export { listEc2Ips } from "./list-ec2-ips.js";
+export { toInstanceRecord } from "./extract.js";
+export { checkEndpoint } from "./clients.js";
+export type {
+  AwsCredentials,
+  Ec2InstanceRecord,
+  Ec2NetworkInterfaceRecord,
+  Ec2PublicIp,
+  Ec2IpsCounts,
+  Ec2IpsError,
+  Ec2IpsProgressEvent,
+  Ec2IpsEndpoints,
+  Ec2IpsSsoOptions,
+  ListEc2IpsOptions,
+} from "./types.js";

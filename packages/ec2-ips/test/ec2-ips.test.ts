@@ -1,0 +1,403 @@
+import { type AwsDataset, type Simulator, generateDataset, startSimulator } from "@cloudadmin/cloud-sim";
+import { collect } from "@cloudadmin/paging";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type Ec2InstanceRecord,
+  type Ec2IpsError,
+  type Ec2IpsProgressEvent,
+  type ListEc2IpsOptions,
+  listEc2Ips,
+} from "../src/index.js";
+import { actual, callsOutsideEnabledRegions, expectedOrg } from "./ground-truth.js";
+
+/** The simulator's AWS service object, as tests reach into it (not part of the package's root types). */
+interface AwsSimControls {
+  assumeRoleCounts(): Record<string, number>;
+  expireSsoTokenAfter(calls: number): void;
+  setSsoTokenExpiry(at: Date | null): void;
+}
+
+const dataset = generateDataset({ scale: "small", seed: 11, services: ["aws"] });
+const aws = dataset.aws as AwsDataset;
+const MGMT = "111111111111";
+const PROD = "222222222222";
+const DENIED = "333333333333";
+const SUSPENDED = "444444444444";
+const PARTNER = "555555555555";
+const DEV = "666666666666";
+
+interface Run {
+  records: Ec2InstanceRecord[];
+  errors: Ec2IpsError[];
+  events: Ec2IpsProgressEvent[];
+}
+
+function orgOptions(sim: Simulator, extra: Partial<ListEc2IpsOptions> = {}): ListEc2IpsOptions {
+  const env = sim.environment();
+  return {
+    credentials: {
+      accessKeyId: env.AWS_ACCESS_KEY_ID as string,
+      secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
+    },
+    region: "us-east-1",
+    endpoints: { ec2: sim.httpUrl, sts: sim.httpUrl, organizations: sim.httpUrl, sso: sim.httpUrl },
+    concurrency: 16,
+    ...extra,
+  };
+}
+
+async function run(options: ListEc2IpsOptions): Promise<Run> {
+  const errors: Ec2IpsError[] = [];
+  const events: Ec2IpsProgressEvent[] = [];
+  const records = await collect(
+    listEc2Ips({ ...options, onError: (e) => errors.push(e), onProgress: (e) => events.push(e) }),
+  );
+  return { records, errors, events };
+}
+
+function finalCounts(r: Run) {
+  const done = r.events.at(-1);
+  if (done?.type !== "done") throw new Error("no done event");
+  return done.counts;
+}
+
+function byName(records: Ec2InstanceRecord[], prefix: string): Ec2InstanceRecord {
+  const r = records.find(
+    (x) => x.name?.startsWith(`${prefix}-`) && x.accountId === PROD && x.region === "eu-west-1",
+  );
+  if (!r) throw new Error(`no ${prefix} instance`);
+  return r;
+}
+
+function datasetInstance(id: string) {
+  for (const byRegion of Object.values(aws.instances ?? {})) {
+    for (const list of Object.values(byRegion)) {
+      const i = list.find((x) => x.InstanceId === id);
+      if (i) return i;
+    }
+  }
+  throw new Error(`no instance ${id}`);
+}
+
+let sim: Simulator;
+beforeAll(async () => {
+  sim = await startSimulator({ dataset, services: ["aws"], latency: 2 });
+});
+afterAll(() => sim.close());
+
+describe("listEc2Ips in org mode", () => {
+  let r: Run;
+  beforeAll(async () => {
+    sim.resetStats();
+    r = await run(orgOptions(sim));
+  });
+
+  it("lists exactly the ground truth: every reachable account, enabled region and instance", () => {
+    expect(actual(r.records)).toEqual(expectedOrg(aws));
+    expect(r.records.length).toBeGreaterThan(30);
+    const prod = r.records.find((x) => x.accountId === PROD);
+    expect(prod?.accountName).toBe("prod");
+    // The opted-in region of the prod account is read too.
+    expect(r.records.some((x) => x.accountId === PROD && x.region === "af-south-1")).toBe(true);
+  });
+
+  it("reports the denied account and the SCP-denied region as errors with their phase, and goes on", () => {
+    const errors = [...r.errors].sort((a, b) => a.scope.localeCompare(b.scope));
+    expect(
+      errors.map(({ scope, phase, code, accountId, region }) => ({ scope, phase, code, accountId, region })),
+    ).toEqual([
+      { scope: DENIED, phase: "assume-role", code: "AccessDenied", accountId: DENIED, region: undefined },
+      {
+        scope: `${PARTNER}/eu-central-1`,
+        phase: "describe-instances",
+        code: "UnauthorizedOperation",
+        accountId: PARTNER,
+        region: "eu-central-1",
+      },
+    ]);
+    expect(errors[0]?.message).toContain(`arn:aws:iam::${DENIED}:role/OrganizationAccountAccessRole`);
+    // The partner account's other region is still listed.
+    expect(r.records.some((x) => x.accountId === PARTNER && x.region === "ap-southeast-2")).toBe(true);
+  });
+
+  it("skips accounts that are not ACTIVE and counts them, without listing them as errors", () => {
+    const c = finalCounts(r);
+    expect(c).toMatchObject({
+      accountsListed: 6,
+      accountsSkipped: 1,
+      accountsTotal: 5,
+      accountsDone: 5,
+      accountsFailed: 2,
+      regionsFailed: 1,
+      errors: 2,
+      instances: r.records.length,
+      listingComplete: true,
+    });
+    expect(r.records.some((x) => x.accountId === SUSPENDED)).toBe(false);
+    expect(r.errors.some((e) => e.scope === SUSPENDED)).toBe(false);
+    expect(c.regionsTotal).toBe(17 + 18 + 17 + 17);
+    expect(c.regionsDone).toBe(c.regionsTotal - 1);
+  });
+
+  it("calls no region DescribeRegions did not list, assumes each role at most once, and reads the management account with the caller's credentials", () => {
+    expect(callsOutsideEnabledRegions(aws, sim.requestLog)).toEqual([]);
+    const counts = (sim.service("aws") as unknown as AwsSimControls).assumeRoleCounts();
+    for (const [account, n] of Object.entries(counts)) expect({ account, n }).toEqual({ account, n: 1 });
+    expect(counts[MGMT]).toBeUndefined();
+    expect(r.records.filter((x) => x.accountId === MGMT).length).toBe(2);
+    // One DescribeRegions per readable account (the denied one never gets that far).
+    expect(sim.stats().byOperation["aws:ec2:DescribeRegions"]).toBe(4);
+  });
+
+  it("extracts every edge case of the research notes (section 4)", () => {
+    const eipOnSecondary = byName(r.records, "eip-on-secondary");
+    const src = datasetInstance(eipOnSecondary.instanceId);
+    const secondary = src.NetworkInterfaces?.[0]?.PrivateIpAddresses.find((p) => !p.Primary);
+    expect(eipOnSecondary.networkInterfaces[0]?.publicIps).toEqual([
+      { ip: secondary?.Association?.PublicIp, kind: "elastic", privateIp: secondary?.PrivateIpAddress },
+    ]);
+    expect(eipOnSecondary.privateIps[0]).toBe(src.PrivateIpAddress);
+
+    const multi = byName(r.records, "multi-eni");
+    expect(multi.networkInterfaces.map((n) => n.deviceIndex)).toEqual([0, 1, 2]);
+    expect(multi.networkInterfaces[2]?.networkCardIndex).toBe(1);
+    expect(multi.privateIps).toEqual(multi.networkInterfaces.flatMap((n) => n.privateIps));
+    // IPv6 on the primary and on the second interface.
+    expect(multi.ipv6Ips).toEqual([
+      ...(multi.networkInterfaces[0]?.ipv6Ips ?? []),
+      ...(multi.networkInterfaces[1]?.ipv6Ips ?? []),
+    ]);
+    expect(multi.ipv6Ips).toHaveLength(2);
+
+    const secondaries = byName(r.records, "secondary-ips");
+    expect(secondaries.privateIps).toHaveLength(4);
+    expect(secondaries.networkInterfaces[0]?.publicIps.map((p) => p.kind).sort()).toEqual([
+      "elastic",
+      "ephemeral",
+    ]);
+
+    expect(byName(r.records, "elastic-ip").networkInterfaces[0]?.publicIps[0]?.kind).toBe("elastic");
+    expect(byName(r.records, "auto-ip").networkInterfaces[0]?.publicIps[0]?.kind).toBe("ephemeral");
+
+    const v6only = byName(r.records, "ipv6-only");
+    expect(v6only.privateIps).toEqual([]);
+    expect(v6only.publicIps).toEqual([]);
+    expect(v6only.ipv6Ips).toHaveLength(2);
+
+    const dual = byName(r.records, "ipv6-dual");
+    expect(dual.ipv6Ips).toHaveLength(2);
+    expect(dual.publicIps).toHaveLength(1);
+
+    const prefixes = byName(r.records, "prefixes");
+    const srcPrefixes = datasetInstance(prefixes.instanceId).NetworkInterfaces?.[0];
+    expect(prefixes.networkInterfaces[0]?.ipv4Prefixes).toEqual([srcPrefixes?.Ipv4Prefixes?.[0]?.Ipv4Prefix]);
+    expect(prefixes.networkInterfaces[0]?.ipv6Prefixes).toEqual([srcPrefixes?.Ipv6Prefixes?.[0]?.Ipv6Prefix]);
+
+    const carrier = byName(r.records, "carrier-ip");
+    expect(carrier.publicIps).toEqual([
+      datasetInstance(carrier.instanceId).NetworkInterfaces?.[0]?.PrivateIpAddresses[0]?.Association
+        ?.CarrierIp,
+    ]);
+    expect(byName(r.records, "customer-owned-ip").publicIps).toEqual([]);
+
+    const stopped = byName(r.records, "stopped");
+    expect(stopped.state).toBe("stopped");
+    expect(stopped.privateIps).toHaveLength(2);
+    // A stopped instance has lost its auto-assigned IP; the Elastic IP on its secondary IP stays.
+    expect(stopped.networkInterfaces[0]?.publicIps.map((p) => p.kind)).toEqual(["elastic"]);
+    expect(byName(r.records, "stopped-eip").publicIps).toHaveLength(1);
+
+    expect(byName(r.records, "pending").state).toBe("pending");
+    const terminated = byName(r.records, "terminated");
+    expect(terminated).toMatchObject({
+      state: "terminated",
+      privateIps: [],
+      publicIps: [],
+      ipv6Ips: [],
+      networkInterfaces: [],
+    });
+
+    const untagged = r.records.find(
+      (x) => x.accountId === PROD && x.region === "eu-west-1" && x.name === null,
+    );
+    expect(untagged).toBeDefined();
+    for (const rec of r.records) {
+      for (const ip of [...rec.privateIps, ...rec.publicIps, ...rec.ipv6Ips])
+        expect(ip).toMatch(/^[0-9a-f.:]+$/);
+    }
+  });
+});
+
+describe("listEc2Ips under faults and limits", () => {
+  it("still equals the ground truth with 5% throttling, 1% connection resets and empty Organizations pages", async () => {
+    const faulty = await startSimulator({
+      dataset,
+      services: ["aws"],
+      latency: 1,
+      seed: 5,
+      faults: { throttleRate: 0.05, resetRate: 0.01, emptyPageRate: 0.5 },
+    });
+    try {
+      const r = await run(orgOptions(faulty, { maxRetries: 8 }));
+      expect(actual(r.records)).toEqual(expectedOrg(aws));
+      expect(r.errors.map((e) => e.phase).sort()).toEqual(["assume-role", "describe-instances"]);
+      const stats = faulty.stats();
+      expect(stats.faults.throttle + stats.faults.reset).toBeGreaterThan(0);
+      const c = finalCounts(r);
+      expect(c.retries).toBeGreaterThan(0);
+      expect(c.throttled).toBeGreaterThanOrEqual(stats.faults.throttle);
+    } finally {
+      await faulty.close();
+    }
+  });
+
+  it("follows DescribeInstances pages and the account, region and state filters", async () => {
+    sim.resetStats();
+    const r = await run(
+      orgOptions(sim, {
+        accounts: [PROD],
+        regions: ["us-east-1", "eu-west-1", "af-south-1", "me-south-1"],
+        pageSize: 5,
+      }),
+    );
+    expect(actual(r.records)).toEqual(
+      expectedOrg(aws, { accounts: [PROD], regions: ["us-east-1", "eu-west-1", "af-south-1"] }),
+    );
+    expect(finalCounts(r)).toMatchObject({ regionsTotal: 3, regionsNotEnabled: 1, accountsTotal: 1 });
+    const pages = sim.requestLog.filter(
+      (e) => e.operation === "ec2:DescribeInstances" && e.principal === `${PROD}/us-east-1`,
+    );
+    expect(pages).toHaveLength(Math.ceil((aws.instances?.[PROD]?.["us-east-1"]?.length ?? 0) / 5));
+    expect(sim.requestLog.some((e) => e.principal?.endsWith("/me-south-1"))).toBe(false);
+
+    const running = await run(orgOptions(sim, { accounts: [PROD], states: ["running"] }));
+    expect(actual(running.records)).toEqual(expectedOrg(aws, { accounts: [PROD], states: ["running"] }));
+    expect(running.records.every((x) => x.state === "running")).toBe(true);
+  });
+
+  it("falls back to the configured regions when an SCP denies DescribeRegions, else reports describe-regions", async () => {
+    const denied: AwsDataset = { ...aws, describeRegionsDenied: [DEV] };
+    const local = await startSimulator({ dataset: { aws: denied }, services: ["aws"] });
+    try {
+      const without = await run(orgOptions(local, { accounts: [DEV] }));
+      expect(without.records).toEqual([]);
+      expect(without.errors.map((e) => [e.scope, e.phase, e.code])).toEqual([
+        [DEV, "describe-regions", "UnauthorizedOperation"],
+      ]);
+      const withFallback = await run(
+        orgOptions(local, { accounts: [DEV], fallbackRegions: ["us-east-1", "eu-west-1"] }),
+      );
+      expect(actual(withFallback.records)).toEqual(
+        expectedOrg(denied, { accounts: [DEV], fallbackRegions: ["us-east-1", "eu-west-1"] }),
+      );
+      expect(withFallback.records.length).toBe(2);
+      expect(withFallback.errors).toEqual([]);
+      expect(
+        withFallback.events.some(
+          (e) => e.type === "warning" && e.message.includes("DescribeRegions is denied"),
+        ),
+      ).toBe(true);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it("reports an account asked for that the Organization does not hold", async () => {
+    const r = await run(orgOptions(sim, { accounts: [DEV, "999999999999"] }));
+    expect(r.errors.map((e) => [e.scope, e.phase])).toEqual([["999999999999", "list-accounts"]]);
+    expect(new Set(r.records.map((x) => x.accountId))).toEqual(new Set([DEV]));
+  });
+
+  it("refuses plain http to a non-loopback endpoint before sending anything", async () => {
+    await expect(collect(listEc2Ips({ endpoints: { ec2: "http://ec2.example.com" } }))).rejects.toMatchObject(
+      {
+        code: "ERR_CONFIG",
+      },
+    );
+    await expect(collect(listEc2Ips({ pageSize: 2 }))).rejects.toMatchObject({ code: "ERR_USAGE" });
+  });
+
+  it("stops with AbortedError when the signal aborts", async () => {
+    const controller = new AbortController();
+    const slow = await startSimulator({ dataset, services: ["aws"], latency: 30 });
+    try {
+      const seen: Ec2InstanceRecord[] = [];
+      const p = (async () => {
+        for await (const rec of listEc2Ips(orgOptions(slow, { signal: controller.signal }))) {
+          seen.push(rec);
+          controller.abort();
+        }
+      })();
+      await expect(p).rejects.toMatchObject({ code: "ERR_ABORTED" });
+      expect(seen.length).toBeGreaterThan(0);
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
+describe("listEc2Ips in sso mode", () => {
+  const sso = aws.sso as NonNullable<AwsDataset["sso"]>;
+  const ssoOptions = (extra: Partial<ListEc2IpsOptions> = {}): ListEc2IpsOptions => ({
+    mode: "sso",
+    sso: { accessToken: sso.accessToken, roleName: "ReadOnly", region: "eu-west-1" },
+    region: "us-east-1",
+    endpoints: { ec2: sim.httpUrl, sso: sim.httpUrl },
+    concurrency: 8,
+    ...extra,
+  });
+
+  it("lists the user's accounts with role credentials for the permission set", async () => {
+    sim.resetStats();
+    const r = await run(ssoOptions());
+    expect(actual(r.records)).toEqual(
+      expectedOrg(aws, { accounts: sso.accounts }).filter(
+        (e) => !(e.accountId === PARTNER && e.region === "eu-central-1"),
+      ),
+    );
+    expect(r.errors.map((e) => [e.scope, e.phase])).toEqual([
+      [`${PARTNER}/eu-central-1`, "describe-instances"],
+    ]);
+    expect(sim.stats().byOperation["aws:sso:GetRoleCredentials"]).toBe(sso.accounts.length);
+    expect(sim.stats().byOperation["aws:sts:AssumeRole"]).toBeUndefined();
+  });
+
+  it("ends cleanly with a partial result when the token expires mid-run", async () => {
+    const controls = sim.service("aws") as unknown as AwsSimControls;
+    // ListAccounts and two GetRoleCredentials succeed; the token is dead after that.
+    controls.expireSsoTokenAfter(3);
+    try {
+      const r = await run(ssoOptions({ concurrency: 1 }));
+      const read = new Set(r.records.map((x) => x.accountId));
+      expect(read.size).toBe(2);
+      const expired = r.errors.filter((e) => e.phase === "get-role-credentials");
+      expect(expired).toHaveLength(sso.accounts.length - 2);
+      for (const e of expired) {
+        expect(e.code).toBe("UnauthorizedException");
+        expect(e.message).toContain("aws sso login");
+        expect(read.has(e.scope)).toBe(false);
+      }
+      expect(finalCounts(r)).toMatchObject({ accountsTotal: 4, accountsDone: 4, listingComplete: true });
+      for (const rec of r.records)
+        expect(actual([rec])).toEqual(
+          expectedOrg(aws, { accounts: [rec.accountId] }).filter((e) => e.instanceId === rec.instanceId),
+        );
+    } finally {
+      controls.expireSsoTokenAfter(Number.POSITIVE_INFINITY);
+    }
+  });
+
+  it("reports a token that is already expired as a list-accounts failure", async () => {
+    const controls = sim.service("aws") as unknown as AwsSimControls;
+    controls.setSsoTokenExpiry(new Date(Date.now() - 60_000));
+    try {
+      const r = await run(ssoOptions());
+      expect(r.records).toEqual([]);
+      expect(r.errors.map((e) => [e.scope, e.phase, e.code])).toEqual([
+        ["sso", "list-accounts", "UnauthorizedException"],
+      ]);
+    } finally {
+      controls.setSsoTokenExpiry(null);
+    }
+  });
+});

@@ -1,0 +1,103 @@
+import type { AwsDataset, LoggedRequest } from "@cloudadmin/cloud-sim";
+import type { Ec2InstanceRecord } from "../src/index.js";
+
+type Instance = NonNullable<AwsDataset["instances"]>[string][string][number];
+
+/** What a correct run must list, computed straight from the dataset (independently of the library). */
+export interface Expected {
+  accountId: string;
+  region: string;
+  instanceId: string;
+  state: string;
+  privateIps: string[];
+  publicIps: string[];
+  ipv6Ips: string[];
+}
+
+const DEFAULT = [
+  "us-east-1",
+  "us-east-2",
+  "us-west-1",
+  "us-west-2",
+  "ap-south-1",
+  "ap-northeast-1",
+  "ap-northeast-2",
+  "ap-northeast-3",
+  "ap-southeast-1",
+  "ap-southeast-2",
+  "ca-central-1",
+  "eu-central-1",
+  "eu-west-1",
+  "eu-west-2",
+  "eu-west-3",
+  "eu-north-1",
+  "sa-east-1",
+];
+
+function ips(i: Instance): Pick<Expected, "privateIps" | "publicIps" | "ipv6Ips"> {
+  const priv = new Set<string>();
+  const pub = new Set<string>();
+  const v6 = new Set<string>();
+  for (const eni of i.NetworkInterfaces ?? []) {
+    for (const p of eni.PrivateIpAddresses) {
+      priv.add(p.PrivateIpAddress);
+      const a = p.Association?.PublicIp ?? p.Association?.CarrierIp;
+      if (a) pub.add(a);
+    }
+    for (const a of eni.Ipv6Addresses) v6.add(a.Ipv6Address);
+  }
+  return { privateIps: [...priv].sort(), publicIps: [...pub].sort(), ipv6Ips: [...v6].sort() };
+}
+
+export interface Reach {
+  /** Accounts read (default: every ACTIVE account except denied ones, management included). */
+  accounts?: string[];
+  regions?: string[];
+  states?: string[];
+  /** Accounts whose regions come from this list (DescribeRegions denied). */
+  fallbackRegions?: string[];
+}
+
+/** Instances a run over `aws` in org mode can see. */
+export function expectedOrg(aws: AwsDataset, reach: Reach = {}): Expected[] {
+  const out: Expected[] = [];
+  for (const a of aws.accounts) {
+    if (a.State !== "ACTIVE") continue;
+    if (reach.accounts && !reach.accounts.includes(a.Id)) continue;
+    if (!reach.accounts && a.Id !== aws.managementAccountId && aws.assumeRoleDenied?.includes(a.Id)) continue;
+    let regions = aws.enabledRegions?.[a.Id] ?? DEFAULT;
+    if (aws.describeRegionsDenied?.includes(a.Id)) regions = reach.fallbackRegions ?? [];
+    if (reach.regions) regions = regions.filter((r) => reach.regions?.includes(r));
+    for (const region of regions) {
+      if (aws.regionsDenied?.[a.Id]?.includes(region)) continue;
+      for (const i of aws.instances?.[a.Id]?.[region] ?? []) {
+        if (reach.states && !reach.states.includes(i.State.Name)) continue;
+        out.push({ accountId: a.Id, region, instanceId: i.InstanceId, state: i.State.Name, ...ips(i) });
+      }
+    }
+  }
+  return out.sort((x, y) => x.instanceId.localeCompare(y.instanceId));
+}
+
+export function actual(records: Ec2InstanceRecord[]): Expected[] {
+  return records
+    .map((r) => ({
+      accountId: r.accountId,
+      region: r.region,
+      instanceId: r.instanceId,
+      state: r.state ?? "",
+      privateIps: [...r.privateIps].sort(),
+      publicIps: [...r.publicIps].sort(),
+      ipv6Ips: [...r.ipv6Ips].sort(),
+    }))
+    .sort((x, y) => x.instanceId.localeCompare(y.instanceId));
+}
+
+/** EC2 calls made in a region the account has not enabled (must be none). */
+export function callsOutsideEnabledRegions(aws: AwsDataset, log: readonly LoggedRequest[]): LoggedRequest[] {
+  return log.filter((e) => {
+    if (!e.operation.startsWith("ec2:") || !e.principal) return false;
+    const [account, region] = e.principal.split("/") as [string, string];
+    return !(aws.enabledRegions?.[account] ?? DEFAULT).includes(region);
+  });
+}
