@@ -1,4 +1,259 @@
-import type { Scenario } from "../scenario.js";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { type Simulator, type ZoomDataset, generateDataset, startSimulator } from "@cloudadmin/cloud-sim";
+import {
+  type LicenseRecord,
+  applyLicenseRecovery,
+  createZoomClient,
+  createZoomTokenProvider,
+  inactivityCutoff,
+  planLicenseRecovery,
+} from "@cloudadmin/zoom-licenses";
+import { benchResult, measureRequestRate, timed } from "../measure.js";
+import type { BenchContext, BenchResult, Scenario } from "../scenario.js";
 
-/** Benchmark `zoom-recover` (SPEC section 8): not built yet. */
-export const scenarios: Scenario[] = [];
+const LATENCY_MS = 100;
+const PAGE_SIZE = 300;
+/** Business plan: Light (the PATCH) 80/s; the simulator's bucket holds one second's worth. */
+const LIGHT_PER_SECOND = 80;
+/** The original script's fixed pause after every call. */
+const ORIGINAL_PAUSE_MS = 50;
+/** Baseline PATCHes actually run (the whole 600 would take about 90 s); the rest is extrapolated. */
+const BASELINE_CHANGES = 100;
+
+function credentialsOf(env: Record<string, string>) {
+  return {
+    accountId: env.ZOOM_ACCOUNT_ID as string,
+    clientId: env.ZOOM_CLIENT_ID as string,
+    clientSecret: env.ZOOM_CLIENT_SECRET as string,
+  };
+}
+
+/** Ground truth: active Licensed users whose last login is older than 3 months before the dataset's asOf. */
+function groundTruth(zoom: ZoomDataset, now: number): Set<string> {
+  const cutoff = inactivityCutoff({ now, months: 3 });
+  return new Set(
+    zoom.users
+      .filter(
+        (u) =>
+          u.status === "active" &&
+          u.type === 2 &&
+          u.last_login_time &&
+          Date.parse(u.last_login_time) < cutoff,
+      )
+      .map((u) => u.id),
+  );
+}
+
+/**
+ * The model's lower bound for any client: one token request, then the page chain (each page needs
+ * the previous page's next_page_token), and each PATCH no earlier than the page that lists its user
+ * and than the Light bucket (80 at once, 80/s) allows; the run ends when the last answer is back.
+ */
+function modelBoundMs(zoom: ZoomDataset, targets: Set<string>): { ms: number; pages: number } {
+  const active = zoom.users.filter((u) => u.status === "active");
+  const pages = Math.ceil(active.length / PAGE_SIZE);
+  const tokenDone = LATENCY_MS;
+  const available: number[] = [];
+  active.forEach((u, i) => {
+    if (targets.has(u.id)) available.push(tokenDone + (Math.floor(i / PAGE_SIZE) + 1) * LATENCY_MS);
+  });
+  let tokens = LIGHT_PER_SECOND;
+  let last = available[0] ?? 0;
+  let lastSend = 0;
+  for (const at of available) {
+    let t = Math.max(at, lastSend);
+    tokens = Math.min(LIGHT_PER_SECOND, tokens + ((t - last) / 1000) * LIGHT_PER_SECOND);
+    last = t;
+    if (tokens < 1) {
+      const wait = ((1 - tokens) / LIGHT_PER_SECOND) * 1000;
+      t += wait;
+      tokens = 1;
+      last = t;
+    }
+    tokens -= 1;
+    lastSend = t;
+  }
+  const listingDone = tokenDone + pages * LATENCY_MS;
+  return { ms: Math.max(listingDone, lastSend + LATENCY_MS), pages };
+}
+
+async function calibrate(zoom: ZoomDataset): Promise<number> {
+  const sim = await startSimulator({
+    dataset: { zoom: { ...zoom, rateLimits: { light: { perSecond: 1e6 } } } },
+    services: ["zoom"],
+  });
+  try {
+    const env = sim.environment();
+    const client = createZoomClient({
+      tokenProvider: createZoomTokenProvider({
+        credentials: credentialsOf(env),
+        oauthUrl: env.ZOOM_OAUTH_URL as string,
+      }),
+      apiUrl: env.ZOOM_API_URL as string,
+      rates: { Light: 1e6 },
+    });
+    const id = zoom.users.find((u) => u.status === "active")?.id as string;
+    return await measureRequestRate(() => client.getUser(id));
+  } finally {
+    await sim.close();
+  }
+}
+
+/**
+ * What RecoverZoomLicenses.ps1 did, over the same HTTP stack: list the pages one by one with a
+ * 50 ms pause after each, then PATCH the selected users one by one with a 50 ms pause after each
+ * (`{"type":"1"}`, as the script sent it). Runs the whole listing and the first BASELINE_CHANGES
+ * PATCHes; the rest of the PATCH phase is extrapolated per change.
+ */
+async function baseline(zoom: ZoomDataset, now: number, signal: AbortSignal) {
+  const sim = await startSimulator({ dataset: { zoom }, services: ["zoom"], latency: LATENCY_MS });
+  try {
+    const env = sim.environment();
+    const started = performance.now();
+    const basic = Buffer.from(`${env.ZOOM_CLIENT_ID}:${env.ZOOM_CLIENT_SECRET}`).toString("base64");
+    const tokenRes = await fetch(
+      `${env.ZOOM_OAUTH_URL}?grant_type=account_credentials&account_id=${env.ZOOM_ACCOUNT_ID}`,
+      { method: "POST", headers: { authorization: `Basic ${basic}` }, signal },
+    );
+    const token = ((await tokenRes.json()) as { access_token: string }).access_token;
+    const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+    const users: Array<{ id: string; type: number; last_login_time?: string }> = [];
+    let next = "";
+    do {
+      const res = await fetch(
+        `${env.ZOOM_API_URL}/users?status=active&page_size=${PAGE_SIZE}${next ? `&next_page_token=${next}` : ""}`,
+        { headers, signal },
+      );
+      const body = (await res.json()) as { users: typeof users; next_page_token: string };
+      users.push(...body.users);
+      next = body.next_page_token;
+      await sleep(ORIGINAL_PAUSE_MS, undefined, { signal });
+    } while (next);
+    const listMs = performance.now() - started;
+    const cutoff = inactivityCutoff({ now, months: 3 });
+    const selected = users.filter(
+      (u) => u.type === 2 && u.last_login_time && Date.parse(u.last_login_time) < cutoff,
+    );
+    const patchStart = performance.now();
+    for (const u of selected.slice(0, BASELINE_CHANGES)) {
+      const res = await fetch(`${env.ZOOM_API_URL}/users/${u.id}`, {
+        method: "PATCH",
+        headers,
+        body: JSON.stringify({ type: "1" }),
+        signal,
+      });
+      if (res.status !== 204) throw new Error(`baseline PATCH answered ${res.status}`);
+      await sleep(ORIGINAL_PAUSE_MS, undefined, { signal });
+    }
+    const patchMs = performance.now() - patchStart;
+    const ran = Math.min(BASELINE_CHANGES, selected.length);
+    return {
+      ms: listMs + (patchMs / Math.max(1, ran)) * selected.length,
+      measuredMs: listMs + patchMs,
+      changesRun: ran,
+      changesTotal: selected.length,
+    };
+  } finally {
+    await sim.close();
+  }
+}
+
+async function runZoomRecover(ctx: BenchContext): Promise<BenchResult> {
+  const zoom = generateDataset({ scale: "large", seed: 1, services: ["zoom"] }).zoom as ZoomDataset;
+  const now = Date.parse(zoom.asOf as string);
+  const truth = groundTruth(zoom, now);
+  const bound = modelBoundMs(zoom, truth);
+  ctx.log(`${zoom.users.length} users, ${bound.pages} pages of ${PAGE_SIZE}, ${truth.size} to downgrade`);
+
+  const requestRate = await calibrate(zoom);
+  ctx.log(`calibrated: ${Math.round(requestRate)} requests/s on trivial requests`);
+
+  const dir = await mkdtemp(join(tmpdir(), "bench-zoom-"));
+  let sim: Simulator | undefined;
+  try {
+    sim = await startSimulator({ dataset: { zoom }, services: ["zoom"], latency: LATENCY_MS });
+    const env = sim.environment();
+    const client = createZoomClient({
+      tokenProvider: createZoomTokenProvider({
+        credentials: credentialsOf(env),
+        oauthUrl: env.ZOOM_OAUTH_URL as string,
+      }),
+      apiUrl: env.ZOOM_API_URL as string,
+      plan: "business",
+    });
+    // What `cloudadmin zoom-licenses --apply --yes` does: the plan streams into the changes.
+    const { ms, value: results } = await timed(async () => {
+      const out: LicenseRecord[] = [];
+      const plan = planLicenseRecovery(client.listUsers({ signal: ctx.signal }), { now, months: 3 });
+      for await (const r of applyLicenseRecovery(plan, {
+        client,
+        journal: join(dir, "journal.jsonl"),
+        signal: ctx.signal,
+      })) {
+        if (r.action === "downgrade") out.push(r);
+      }
+      return out;
+    });
+    const applied = results.filter((r) => r.result === "applied").map((r) => r.userId);
+    const failed = results.filter((r) => r.result === "failed").length;
+    const patched = new Map<string, number>();
+    for (const r of sim.requestLog) {
+      if (r.method === "PATCH") patched.set(r.path, (patched.get(r.path) ?? 0) + 1);
+    }
+    const control = sim.service("zoom") as unknown as { users(): Array<{ id: string; type: number }> };
+    const basicNow = control.users().filter((u) => truth.has(u.id) && u.type === 1).length;
+    const changedOthers = control
+      .users()
+      .filter((u) => !truth.has(u.id) && zoom.users.find((z) => z.id === u.id)?.type !== u.type).length;
+    const correct =
+      failed === 0 &&
+      applied.length === truth.size &&
+      applied.every((id) => truth.has(id)) &&
+      basicNow === truth.size &&
+      changedOthers === 0 &&
+      [...patched.values()].every((n) => n === 1);
+    const stats = sim.stats();
+    ctx.log(
+      `run: ${Math.round(ms)} ms, ${applied.length} applied, ${failed} failed, ${stats.throttled} throttled`,
+    );
+
+    const base = await baseline(zoom, now, ctx.signal);
+    ctx.log(
+      `baseline: ${Math.round(base.measuredMs)} ms for the listing and ${base.changesRun} of ${base.changesTotal} changes; ${Math.round(base.ms)} ms extrapolated`,
+    );
+    return benchResult({
+      scenario: "zoom-recover",
+      wallMs: ms,
+      boundModelMs: bound.ms,
+      requests: stats.total,
+      requestRate,
+      baselineMs: base.ms,
+      throttled: stats.throttled,
+      retries: client.stats().retries,
+      correct,
+      extra: {
+        users: zoom.users.length,
+        pages: bound.pages,
+        changes: applied.length,
+        failedChanges: failed,
+        throttledShare: Math.round((stats.throttled / Math.max(1, stats.total)) * 10_000) / 10_000,
+        baselineSubset: `listing + ${base.changesRun} of ${base.changesTotal} changes run (${Math.round(base.measuredMs)} ms), the other changes extrapolated per change`,
+      },
+    });
+  } finally {
+    await sim?.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export const scenarios: Scenario[] = [
+  {
+    name: "zoom-recover",
+    description:
+      "9,000 Zoom users (300 per page), 600 to downgrade; 100 ms per call; Business limits (Light 80/s, Medium 60/s)",
+    run: runZoomRecover,
+  },
+];

@@ -95,10 +95,15 @@ export function createZoomService(
   let forcedForms: readonly RetryAfterForm[] | null = null;
   let formTurn = 0;
 
-  const findUser = (key: string): ZoomUserRecord | undefined => {
-    const lower = key.toLowerCase();
-    return users.find((u) => u.status !== "pending" && (u.id === key || u.email.toLowerCase() === lower));
-  };
+  // By id and by lower-cased email; pending users cannot be addressed (Zoom gives them no id).
+  const index = new Map<string, ZoomUserRecord>();
+  for (const u of users) {
+    if (u.status === "pending") continue;
+    index.set(`id:${u.id}`, u);
+    index.set(`email:${u.email.toLowerCase()}`, u);
+  }
+  const findUser = (key: string): ZoomUserRecord | undefined =>
+    index.get(`id:${key}`) ?? index.get(`email:${key.toLowerCase()}`);
 
   const utcDay = () => clock.date().toISOString().slice(0, 10);
   const nextUtcMidnight = () => {
@@ -395,6 +400,8 @@ export function createZoomService(
       const user = findUser(idOrEmail);
       if (!user) return false;
       users = users.filter((u) => u !== user);
+      index.delete(`id:${user.id}`);
+      index.delete(`email:${user.email.toLowerCase()}`);
       return true;
     },
     expireTokens() {
