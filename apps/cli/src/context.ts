@@ -68,13 +68,14 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
     if (!globals.out) return out.stdoutSink(io.stdout);
     const target = globals.out;
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
-      return out.openSink(resolve(io.cwd, target), { contentType });
+      return out.openSink(resolve(io.cwd, target), { contentType, signal: deps.signal });
     }
     const connectionString = ctx.env.AZURE_STORAGE_CONNECTION_STRING;
     // SAS in the URL, else the connection string, else DefaultAzureCredential (SPEC section 3).
     const needsCredential = !new URL(target).searchParams.has("sig") && !connectionString;
     return out.openSink(target, {
       contentType,
+      signal: deps.signal,
       ...(connectionString ? { connectionString } : {}),
       ...(needsCredential ? { credential: (await import("@cloudadmin/auth")).createAzureCredential() } : {}),
     });
