@@ -26,7 +26,16 @@ function container(currentMiB: number): FixtureTree & { setCurrent(bytes: number
 }
 
 function base(t: FixtureTree, extra: Partial<StartLeakOptions>): StartLeakOptions {
-  return { blockBytes: 1 * MiB, procRoot: t.proc, sysRoot: t.sys, rootDir: t.root, pageSize: 4096, ...extra };
+  return {
+    blockBytes: 1 * MiB,
+    procRoot: t.proc,
+    sysRoot: t.sys,
+    rootDir: t.root,
+    pageSize: 4096,
+    // Written pages can be counted in the block; populated ones are checked by RSS in test/resident.
+    touchMethod: "write",
+    ...extra,
+  };
 }
 
 async function all(iterable: AsyncIterable<LeakSample>): Promise<LeakSample[]> {
@@ -219,6 +228,12 @@ describe("startLeak", () => {
     expect(run.environment.plannedBlocks).toBe(4);
     expect(times.length).toBe(4);
     expect(times.at(-1)).toBeGreaterThanOrEqual(40);
+  });
+
+  it("uses the native populate helper by default (built at install), and writes when asked", () => {
+    const t = container(10);
+    expect(startLeak(base(t, { touchMethod: undefined })).environment.touchMethod).toBe("populate");
+    expect(startLeak(base(t, { touchMethod: "write" })).environment.touchMethod).toBe("write");
   });
 
   it("warns when THP is 'always' and the fill is partial", () => {

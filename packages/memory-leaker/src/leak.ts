@@ -4,6 +4,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { ConfigError, InvalidInputError } from "@cloudadmin/errors";
 import { type CgroupInfo, type CgroupSample, detectCgroup, readCgroupSample } from "./cgroup.js";
+import { usablePopulate } from "./populate.js";
 import { detectRuntimeEnvironment, type RuntimeEnvironment } from "./environment.js";
 import {
   detectPageSize,
@@ -66,6 +67,8 @@ export interface LeakEnvironment {
   /** Transparent huge pages mode (`always` makes partial touches inexact). */
   transparentHugePages: "always" | "madvise" | "never" | null;
   blockBytes: number;
+  /** How pages are made resident (see {@link StartLeakOptions.touchMethod}). */
+  touchMethod: "populate" | "write";
   /** Pages written in each full block: round(pages per block x fill). */
   touchPagesPerBlock: number;
   /** Blocks that will be allocated when a cap (or a ramp to a target) fixes it, else null. */
@@ -116,6 +119,13 @@ export interface StartLeakOptions {
   pageSize?: number;
   /** Clock for sample times and the ramp schedule (default `Date.now`). */
   now?: () => number;
+  /**
+   * How pages are made resident: `populate` asks the kernel to fault in exactly the pages one write
+   * per page would (madvise MADV_POPULATE_WRITE through the native helper built at install; much
+   * faster); `write` writes one byte per page from JavaScript; `auto` (default) uses `populate`
+   * when the helper is built and the kernel supports it, else `write`.
+   */
+  touchMethod?: "auto" | "populate" | "write";
   /** Allocator (default `Buffer.allocUnsafeSlow`: lazily mapped, outside the V8 heap, never pooled). */
   allocate?: (bytes: number) => Uint8Array;
 }
@@ -172,13 +182,13 @@ export function startLeak(options: StartLeakOptions): LeakRun {
   const rampMs = options.rampMs ?? 0;
   const signal = options.signal;
 
-  if (!Number.isSafeInteger(options.blockBytes) || options.blockBytes < 1) {
-    invalid(`the block size must be a whole number of bytes above 0 (got ${String(options.blockBytes)})`);
-  }
   if (options.blockBytes > bufferConstants.MAX_LENGTH) {
     invalid(
       `the block size must be at most ${bufferConstants.MAX_LENGTH} bytes, the largest Buffer this Node.js allows`,
     );
+  }
+  if (!Number.isSafeInteger(options.blockBytes) || options.blockBytes < 1) {
+    invalid(`the block size must be a whole number of bytes above 0 (got ${String(options.blockBytes)})`);
   }
   checkNumber("fill", fill, 0, 1);
   checkNumber("the cap", maxBytes, 0, Number.MAX_SAFE_INTEGER);
@@ -236,6 +246,16 @@ export function startLeak(options: StartLeakOptions): LeakRun {
   }
 
   const blockBytes = options.blockBytes;
+  const wanted = options.touchMethod ?? "auto";
+  if (wanted !== "auto" && wanted !== "populate" && wanted !== "write")
+    invalid(`unknown touch method '${String(wanted)}'`);
+  const populate = wanted === "write" ? null : usablePopulate(pageSize);
+  if (wanted === "populate" && populate === null) {
+    throw new ConfigError(
+      "the native populate helper is not built or the kernel lacks MADV_POPULATE_WRITE (Linux 5.14+); use the write touch method",
+      { scope: "leak-memory", phase: "options" },
+    );
+  }
   const touchPagesPerBlock = Math.round(Math.ceil(blockBytes / pageSize) * fill);
   let plannedBlocks: number | null = maxBytes > 0 ? Math.ceil(maxBytes / blockBytes) : null;
   if (targetBytes !== null && rampMs > 0) {
@@ -258,6 +278,7 @@ export function startLeak(options: StartLeakOptions): LeakRun {
     limitBytes: initial.limitBytes,
     runtime,
     transparentHugePages: thp,
+    touchMethod: populate === null ? "write" : "populate",
     blockBytes,
     touchPagesPerBlock,
     plannedBlocks,
@@ -339,7 +360,7 @@ export function startLeak(options: StartLeakOptions): LeakRun {
       allocatedBytes += size;
       yield sample("allocated");
       const pages = size === blockBytes ? touchPagesPerBlock : Math.round(Math.ceil(size / pageSize) * fill);
-      touchedBytes += touch(block, pages, pageSize);
+      touchedBytes += touch(block, pages, pageSize, populate);
       yield sample("touched");
     }
 
@@ -396,8 +417,15 @@ export function startLeak(options: StartLeakOptions): LeakRun {
   };
 }
 
-/** Writes one byte in each of the first `pages` pages of the block; returns the bytes made resident. */
-function touch(block: Uint8Array, pages: number, pageSize: number): number {
+/** Makes the first `pages` pages of the block resident; returns the bytes that covers. */
+function touch(
+  block: Uint8Array,
+  pages: number,
+  pageSize: number,
+  populate: ((view: Uint8Array, pages: number, pageSize: number) => boolean) | null,
+): number {
+  if (pages > 0 && populate !== null && populate(block, pages, pageSize))
+    return Math.min(block.length, pages * pageSize);
   // A write (not a read: a read maps the shared zero page) faults in a private page. The block
   // starts a few bytes into its first page (malloc's chunk header), so offset k * pageSize lies in
   // page k of the mapping and exactly `pages` pages are faulted.

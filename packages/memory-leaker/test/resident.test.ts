@@ -52,12 +52,18 @@ describe("resident memory after touching (read from /proc/<pid>/status)", () => 
   const blockBytes = 16 * MiB;
   const totalBytes = 512 * MiB;
 
-  for (const fill of [0, 0.25, 1]) {
-    it(`fill ${fill}: RSS grows by the touched share, within 2%`, async () => {
-      const child = spawn(process.execPath, [
-        CHILD,
-        JSON.stringify({ blockBytes, fill, maxBytes: totalBytes, pause: true }),
-      ]);
+  // populate: the native helper (the default); write: one JavaScript write per page (the fallback).
+  const cases = [
+    { fill: 0, touchMethod: "populate" },
+    { fill: 0.25, touchMethod: "populate" },
+    { fill: 1, touchMethod: "populate" },
+    { fill: 0.25, touchMethod: "write" },
+    { fill: 1, touchMethod: "write" },
+  ];
+  for (const { fill, touchMethod } of cases) {
+    it(`fill ${fill} (${touchMethod}): RSS grows by the touched share, within 2%`, async () => {
+      const options = { blockBytes, fill, maxBytes: totalBytes, touchMethod, pause: true };
+      const child = spawn(process.execPath, [CHILD, JSON.stringify(options)]);
       children.push(child);
       await waitForPhase(child, "start");
       const before = vmRss(child.pid!);
