@@ -97,6 +97,75 @@ describe("cloudadmin zoom-licenses", () => {
     expect(r.stdout).toMatch(/downgrade\W+planned\W+inactive: last login \d{4}-\d{2}-\d{2}/);
     expect(r.stdout).toMatch(/keep\W+planned\W+already Basic/);
     expect(r.stdout).toMatch(/never logged in \(use --include-never-logged-in to include\)/);
+    const json = await runCli(["zoom-licenses", "-o", "json", ...asOf], { env });
+    const summary = (JSON.parse(json.stdout) as Doc).summary as {
+      keptBy: Record<string, number>;
+      keep: number;
+    };
+    expect(Object.keys(summary.keptBy).sort()).toEqual([
+      "active within the period",
+      "already Basic",
+      "never logged in",
+      "not Licensed",
+    ]);
+    expect(Object.values(summary.keptBy).reduce((a, b) => a + b, 0)).toBe(summary.keep);
+  });
+
+  it("SIGINT between changes: exit 130, every journaled change has its outcome, a rerun finishes the rest", async () => {
+    const zoom = dataset();
+    const controller = new AbortController();
+    let patchesSeen = 0;
+    // Sees every request first and claims none: interrupts the run when the 5th change is sent.
+    const tap = {
+      name: "tap",
+      classify: (req: { method: string }) => {
+        if (req.method === "PATCH" && ++patchesSeen === 5) controller.abort();
+        return null;
+      },
+      handle: () => ({ status: 500 }),
+      faultResponse: () => ({ status: 500 }),
+    };
+    const s = await startSimulator({
+      dataset: { zoom },
+      services: ["zoom"],
+      customServices: [tap],
+      latency: 20,
+    });
+    sims.push(s);
+    const env = s.environment();
+    const journal = join(dir, "z.jsonl");
+    const argv = [
+      "zoom-licenses",
+      "--apply",
+      "--yes",
+      "--concurrency",
+      "2",
+      "--journal",
+      journal,
+      "-o",
+      "json",
+      ...asOf,
+    ];
+    const r = await runCli(argv, { env, signal: controller.signal });
+    expect(r.code).toBe(130);
+    const lines = (await readFile(journal, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { phase: string });
+    const applied = lines.filter((l) => l.phase === "applied").length;
+    expect(lines.filter((l) => l.phase === "intent")).toHaveLength(applied);
+    expect(applied).toBeGreaterThanOrEqual(5);
+    expect(applied).toBeLessThan(stale(zoom).length);
+    const rerun = await runCli(argv, { env });
+    expect(rerun.code).toBe(0);
+    expect((JSON.parse(rerun.stdout) as Doc).items.filter((i) => i.result === "applied")).toHaveLength(
+      stale(zoom).length - applied,
+    );
+    const perUser = new Map<string, number>();
+    for (const q of s.requestLog)
+      if (q.method === "PATCH") perUser.set(q.path, (perUser.get(q.path) ?? 0) + 1);
+    expect(perUser.size).toBe(stale(zoom).length);
+    expect([...perUser.values()].every((n) => n === 1)).toBe(true);
   });
 
   it("--apply without a TTY needs --yes: exit 2 and nothing listed or changed", async () => {

@@ -40,6 +40,26 @@ function progressCounter(phase: ZoomProgress["phase"], onProgress?: (p: ZoomProg
   };
 }
 
+/**
+ * Tracks changes in flight so that a consumer that stops early (an interrupted run) still gets every
+ * change sent so far answered and journaled before the journal closes.
+ */
+function inFlight<T, R>(fn: (item: T) => Promise<R>) {
+  const pending = new Set<Promise<R>>();
+  return {
+    run(item: T): Promise<R> {
+      const p = fn(item);
+      pending.add(p);
+      const forget = () => pending.delete(p);
+      p.then(forget, forget);
+      return p;
+    },
+    async settle(): Promise<void> {
+      await Promise.allSettled([...pending]);
+    },
+  };
+}
+
 async function* untilAborted<T>(
   source: AsyncIterable<T> | Iterable<T>,
   signal?: AbortSignal,
@@ -157,11 +177,13 @@ export async function* applyLicenseRecovery(
     }
   };
 
+  const tracked = inFlight(change);
   try {
-    yield* mapConcurrent(untilAborted(source, options.signal), change, {
+    yield* mapConcurrent(untilAborted(source, options.signal), tracked.run, {
       concurrency: options.concurrency ?? 16,
     });
   } finally {
+    await tracked.settle();
     await journal.close();
   }
   if (options.signal?.aborted)
@@ -276,11 +298,13 @@ export async function* restoreLicenses(
     }
   };
 
+  const tracked = inFlight(restore);
   try {
-    yield* mapConcurrent(untilAborted(users, options.signal), restore, {
+    yield* mapConcurrent(untilAborted(users, options.signal), tracked.run, {
       concurrency: options.concurrency ?? 16,
     });
   } finally {
+    await tracked.settle();
     await journal.close();
   }
   if (options.signal?.aborted)

@@ -79,6 +79,58 @@ async function readExclusions(value: string | undefined, cwd: string): Promise<s
   return out;
 }
 
+/**
+ * Drains `source` in its own task. The output writer stops reading at once on SIGINT; the changes
+ * already sent must still be answered and journaled, so the command waits for `finished` before it
+ * returns (and the library stops starting new changes through the same signal).
+ */
+function pump<T>(source: AsyncIterable<T>): { items: AsyncGenerator<T>; finished: Promise<void> } {
+  const buffer: T[] = [];
+  let done = false;
+  let failure: { error: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const finished = (async () => {
+    try {
+      for await (const item of source) {
+        buffer.push(item);
+        wake?.();
+      }
+    } catch (error) {
+      failure = { error };
+    } finally {
+      done = true;
+      wake?.();
+    }
+  })();
+  async function* items(): AsyncGenerator<T> {
+    for (;;) {
+      const next = buffer.shift();
+      if (next !== undefined) {
+        yield next;
+        continue;
+      }
+      if (done) {
+        if (failure) throw failure.error;
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
+    }
+  }
+  return { items: items(), finished };
+}
+
+/** The summary's buckets for kept users. */
+function keptReason(reason: string): string {
+  if (reason.startsWith("last login")) return "active within the period";
+  if (reason.startsWith("never logged in")) return "never logged in";
+  if (reason.startsWith("status") || reason.startsWith("no user id")) return "not active";
+  if (reason.endsWith("not Licensed")) return "not Licensed";
+  return reason;
+}
+
 function timestamp(date: Date): string {
   return date
     .toISOString()
@@ -284,7 +336,7 @@ Examples:
         if (d.action === "downgrade") counts.downgrade++;
         else {
           counts.keep++;
-          const key = d.reason.replace(/ \d{4}-\d{2}-\d{2}.*$/, "").replace(/\s*\(.*\)$/, "");
+          const key = keptReason(d.reason);
           keptBy[key] = (keptBy[key] ?? 0) + 1;
         }
         show();
@@ -340,24 +392,29 @@ Examples:
         if (options.all === true || r.action !== "keep") yield r;
       }
     })();
-    await ctx.emit({
-      items: counted,
-      errors: () => errors,
-      summary: () => ({
-        asOf: new Date(now).toISOString(),
-        ...(days === undefined ? { months: months ?? 3 } : { days }),
-        listed: counts.listed,
-        downgrade: counts.downgrade,
-        keep: counts.keep,
-        keptBy,
-        ...(apply
-          ? { applied: counts.applied, failed: counts.failed, skipped: counts.skipped, journal }
-          : {}),
-        throttled: stats.throttled,
-        retries: stats.retries,
-      }),
-      columns: ctx.format === "table" ? TABLE_COLUMNS : FIELDS,
-    });
+    const pumped = pump(counted);
+    try {
+      await ctx.emit({
+        items: pumped.items,
+        errors: () => errors,
+        summary: () => ({
+          asOf: new Date(now).toISOString(),
+          ...(days === undefined ? { months: months ?? 3 } : { days }),
+          listed: counts.listed,
+          downgrade: counts.downgrade,
+          keep: counts.keep,
+          keptBy,
+          ...(apply
+            ? { applied: counts.applied, failed: counts.failed, skipped: counts.skipped, journal }
+            : {}),
+          throttled: stats.throttled,
+          retries: stats.retries,
+        }),
+        columns: ctx.format === "table" ? TABLE_COLUMNS : FIELDS,
+      });
+    } finally {
+      await pumped.finished;
+    }
     progress.stop();
     if (!apply) {
       ctx.log.info(
@@ -395,8 +452,8 @@ async function restore(ctx: CommandContext, options: Record<string, unknown>): P
   const counts = { restored: 0, failed: 0, skipped: 0 };
   const errors: ErrorRecord[] = [];
   let quotaHit = false;
-  await ctx.emit({
-    items: lib.restoreLicenses({
+  const pumped = pump(
+    lib.restoreLicenses({
       client,
       journal,
       concurrency: ctx.globals.concurrency ?? 16,
@@ -412,10 +469,17 @@ async function restore(ctx: CommandContext, options: Record<string, unknown>): P
         errors.push(toErrorRecord(e, r.email, "restore"));
       },
     }),
-    errors: () => errors,
-    summary: () => ({ journal, ...counts, throttled: stats.throttled, retries: stats.retries }),
-    columns: ctx.format === "table" ? TABLE_COLUMNS : FIELDS,
-  });
+  );
+  try {
+    await ctx.emit({
+      items: pumped.items,
+      errors: () => errors,
+      summary: () => ({ journal, ...counts, throttled: stats.throttled, retries: stats.retries }),
+      columns: ctx.format === "table" ? TABLE_COLUMNS : FIELDS,
+    });
+  } finally {
+    await pumped.finished;
+  }
   progress.stop();
   if (quotaHit) return ExitCode.partial;
   return exitCodeForScopes(counts.restored + counts.skipped, counts.failed);
