@@ -12,6 +12,7 @@ import {
 } from "../src/index.js";
 import type { ArgResource, AzureDataset } from "../src/services/arg/index.js";
 import { compileQuery, generateAzureDataset } from "../src/services/arg/index.js";
+import { toObjects, toRows } from "../src/services/arg/kql.js";
 
 const credential = (token = "test-principal-a"): TokenCredential => ({
   getToken: async () => ({ token, expiresOnTimestamp: Date.now() + 3_600_000 }),
@@ -167,7 +168,7 @@ describe("arg KQL subset", () => {
       { id: "A", name: "X", type: "t", properties: {} },
       { id: "B", name: "y", type: "t", properties: {} },
     ];
-    const out = q.run({ Resources: rows }).rows;
+    const out = toObjects(q.run({ Resources: toRows(rows, tables.Resources) }));
     expect(out).toEqual([
       { id: "A", k: "x", k1: "x", id1: "A" },
       { id: "B", k: "y", k1: "y", id1: "B" },
@@ -176,12 +177,17 @@ describe("arg KQL subset", () => {
 
   it("keeps a row for an empty array in mv-expand and caps at 128 items by default", () => {
     const q = compileQuery("Resources | mv-expand x = properties.list | project id, x", tables);
-    const out = q.run({
-      Resources: [
-        { id: "a", properties: { list: [] } },
-        { id: "b", properties: { list: Array.from({ length: 300 }, (_, i) => i) } },
-      ],
-    }).rows;
+    const out = toObjects(
+      q.run({
+        Resources: toRows(
+          [
+            { id: "a", properties: { list: [] } },
+            { id: "b", properties: { list: Array.from({ length: 300 }, (_, i) => i) } },
+          ],
+          tables.Resources,
+        ),
+      }),
+    );
     expect(out.filter((r) => r.id === "a")).toEqual([{ id: "a", x: null }]);
     expect(out.filter((r) => r.id === "b")).toHaveLength(128);
   });

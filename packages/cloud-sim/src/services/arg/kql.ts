@@ -20,7 +20,8 @@ export class KqlError extends Error {
   }
 }
 
-export type Row = Record<string, unknown>;
+/** A row: values in the order of its table's `columns` (arrays, not objects: tenants have 100,000s of rows). */
+export type Row = unknown[];
 export interface Table {
   columns: string[];
   rows: Row[];
@@ -130,6 +131,15 @@ function tokenize(q: string): Tok[] {
 // ---------------------------------------------------------------- expressions
 
 type Fn = (row: Row) => unknown;
+type Emit = (row: Row) => void;
+/**
+ * A compiled operator. Row-wise operators (where, extend, project, mv-expand, join's left side,
+ * take) are fused into one pass, so a tenant's intermediate rows never pile up in memory; only
+ * blocking ones (summarize, order) and a join's right side hold rows.
+ */
+type Step =
+  | { kind: "rows"; make: (tables: Record<string, Row[]>) => (row: Row, emit: Emit) => void }
+  | { kind: "sink"; make: (tables: Record<string, Row[]>) => { push: Emit; finish: () => Row[] } };
 interface CompiledExpr {
   fn: Fn;
   /** A column name Kusto would give the expression when no name is written (a plain column reference). */
@@ -265,7 +275,7 @@ const FUNCTIONS: Record<string, { min: number; max: number; make: (args: Fn[]) =
     min: 0,
     max: 128,
     make: (args) => (r) => {
-      const bag: Row = {};
+      const bag: Record<string, unknown> = {};
       for (let i = 0; i + 1 < args.length; i += 2)
         bag[kqlToString((args[i] as Fn)(r))] = (args[i + 1] as Fn)(r);
       return bag;
@@ -336,7 +346,7 @@ class Parser {
     }
     void tableTok;
     let columns = [...(this.tables[tableName] as string[])];
-    const steps: Array<(t: Table, tables: Record<string, Row[]>) => Table> = [];
+    const steps: Step[] = [];
     let last = "";
     let limited = false;
     while (this.at("|")) {
@@ -346,7 +356,7 @@ class Parser {
       const step = this.operator(op, columns, tableName);
       columns = step.columns;
       if (op === "take" || op === "limit") limited = true;
-      steps.push(step.run);
+      steps.push(step.step);
     }
     if (!this.done() && !this.at(")")) this.fail(`Unexpected '${this.peek()?.v}'`);
     const finalColumns = columns;
@@ -356,24 +366,47 @@ class Parser {
       topLevelSummarize: last === "summarize",
       limited,
       run: (tables) => {
-        let t: Table = { columns: [...(this.tables[tableName] as string[])], rows: tables[tableName] ?? [] };
-        for (const s of steps) t = s(t, tables);
-        return t;
+        let source: Row[] = tables[tableName] ?? [];
+        let i = 0;
+        for (;;) {
+          const fns: Array<(row: Row, emit: Emit) => void> = [];
+          while (i < steps.length && (steps[i] as Step).kind === "rows") {
+            fns.push((steps[i++] as Step & { kind: "rows" }).make(tables));
+          }
+          const sinkStep = steps[i] as (Step & { kind: "sink" }) | undefined;
+          const out: Row[] = [];
+          const sink = sinkStep
+            ? sinkStep.make(tables)
+            : { push: (r: Row) => out.push(r), finish: () => out };
+          let emit: Emit = sink.push;
+          for (let f = fns.length - 1; f >= 0; f--) {
+            const fn = fns[f] as (row: Row, emit: Emit) => void;
+            const next = emit;
+            emit = (r) => fn(r, next);
+          }
+          for (const r of source) emit(r);
+          source = sink.finish();
+          if (!sinkStep) break;
+          i++;
+          if (i >= steps.length) break;
+        }
+        return { columns: [...finalColumns], rows: source };
       },
     };
   }
 
-  private operator(
-    op: string,
-    cols: string[],
-    table: string,
-  ): { columns: string[]; run: (t: Table, tables: Record<string, Row[]>) => Table } {
+  private operator(op: string, cols: string[], table: string): { columns: string[]; step: Step } {
     switch (op) {
       case "where": {
         const e = this.expr(cols);
         return {
           columns: cols,
-          run: (t) => ({ columns: t.columns, rows: t.rows.filter((r) => e.fn(r) === true) }),
+          step: {
+            kind: "rows",
+            make: () => (r, emit) => {
+              if (e.fn(r) === true) emit(r);
+            },
+          },
         };
       }
       case "extend":
@@ -392,33 +425,32 @@ class Parser {
             items.push({ name: e.name, fn: e.fn });
           }
         } while (this.at(","));
-        const outCols =
-          op === "project"
-            ? items.map((x) => x.name)
-            : [...cols, ...items.map((x) => x.name).filter((n) => !cols.includes(n))];
+        const outCols = op === "project" ? items.map((x) => x.name) : [...cols];
+        if (op === "extend") for (const it of items) if (!outCols.includes(it.name)) outCols.push(it.name);
+        const targets = items.map((it) => outCols.indexOf(it.name));
         if (op === "project") {
           return {
             columns: outCols,
-            run: (t) => ({
-              columns: outCols,
-              rows: t.rows.map((r) => {
-                const o: Row = {};
-                for (const it of items) o[it.name] = it.fn(r);
-                return o;
-              }),
-            }),
+            step: {
+              kind: "rows",
+              make: () => (r, emit) => {
+                const o: Row = new Array(items.length);
+                for (let k = 0; k < items.length; k++) o[k] = (items[k] as { fn: Fn }).fn(r);
+                emit(o);
+              },
+            },
           };
         }
         return {
           columns: outCols,
-          run: (t) => ({
-            columns: outCols,
-            rows: t.rows.map((r) => {
-              const o: Row = { ...r };
-              for (const it of items) o[it.name] = it.fn(r);
-              return o;
-            }),
-          }),
+          step: {
+            kind: "rows",
+            make: () => (r, emit) => {
+              const o: Row = r.slice();
+              for (let k = 0; k < items.length; k++) o[targets[k] as number] = (items[k] as { fn: Fn }).fn(r);
+              emit(o);
+            },
+          },
         };
       }
       case "project-away": {
@@ -430,16 +462,10 @@ class Parser {
           away.add(n);
         } while (this.at(","));
         const outCols = cols.filter((c) => !away.has(c));
+        const keep = outCols.map((c) => cols.indexOf(c));
         return {
           columns: outCols,
-          run: (t) => ({
-            columns: outCols,
-            rows: t.rows.map((r) => {
-              const o: Row = {};
-              for (const c of outCols) o[c] = r[c];
-              return o;
-            }),
-          }),
+          step: { kind: "rows", make: () => (r, emit) => emit(keep.map((k) => r[k])) },
         };
       }
       case "mv-expand": {
@@ -483,16 +509,16 @@ class Parser {
               "InvalidLimit",
             );
         }
-        const outCols = [
-          ...cols.filter((c) => c !== name),
-          name,
-          ...(indexCol && !cols.includes(indexCol) && indexCol !== name ? [indexCol] : []),
-        ];
+        const outCols = [...cols];
+        if (!outCols.includes(name)) outCols.push(name);
+        if (indexCol && !outCols.includes(indexCol)) outCols.push(indexCol);
+        const at = outCols.indexOf(name);
+        const ixAt = indexCol ? outCols.indexOf(indexCol) : -1;
         return {
           columns: outCols,
-          run: (t) => {
-            const rows: Row[] = [];
-            for (const r of t.rows) {
+          step: {
+            kind: "rows",
+            make: () => (r, emit) => {
               const v = fn(r);
               let items: unknown[];
               if (Array.isArray(v)) items = v;
@@ -500,14 +526,20 @@ class Parser {
                 items = Object.entries(v).map(([k, x]) => ({ [k]: x }));
               else items = v === null || v === undefined ? [] : [v];
               if (items.length === 0) {
-                rows.push({ ...r, [name]: null, ...(indexCol ? { [indexCol]: null } : {}) });
-                continue;
+                const o = r.slice();
+                o[at] = null;
+                if (ixAt >= 0) o[ixAt] = null;
+                emit(o);
+                return;
               }
               const n = Math.min(items.length, cap);
-              for (let k = 0; k < n; k++)
-                rows.push({ ...r, [name]: items[k], ...(indexCol ? { [indexCol]: k } : {}) });
-            }
-            return { columns: outCols, rows };
+              for (let k = 0; k < n; k++) {
+                const o = r.slice();
+                o[at] = items[k];
+                if (ixAt >= 0) o[ixAt] = k;
+                emit(o);
+              }
+            },
           },
         };
       }
@@ -561,9 +593,10 @@ class Parser {
           rename.set(c, n);
           outCols.push(n);
         }
+        const keyIdx = keys.map(([l, r]) => [cols.indexOf(l), right.columns.indexOf(r)] as const);
         const keyOf = (r: Row, side: 0 | 1): string | null => {
           let s = "";
-          for (const k of keys) {
+          for (const k of keyIdx) {
             const v = r[k[side]];
             if (v === null || v === undefined) return null;
             s += `${typeof v}:${kqlToString(v)}\u0000`;
@@ -572,43 +605,34 @@ class Parser {
         };
         return {
           columns: outCols,
-          run: (t, tables) => {
-            const rt = right.run(tables);
-            const index = new Map<string, Row[]>();
-            for (const r of rt.rows) {
-              const k = keyOf(r, 1);
-              if (k === null) continue;
-              const list = index.get(k);
-              if (list) list.push(r);
-              else index.set(k, [r]);
-            }
-            const nullRight: Row = {};
-            for (const c of right.columns) nullRight[rename.get(c) as string] = null;
-            let left = t.rows;
-            if (kind === "innerunique") {
+          step: {
+            kind: "rows",
+            make: (tables) => {
+              const rt = right.run(tables);
+              const index = new Map<string, Row[]>();
+              for (const r of rt.rows) {
+                const k = keyOf(r, 1);
+                if (k === null) continue;
+                const list = index.get(k);
+                if (list) list.push(r);
+                else index.set(k, [r]);
+              }
+              const nullRight: Row = right.columns.map(() => null);
               const seen = new Set<string>();
-              left = left.filter((r) => {
-                const k = keyOf(r, 0);
-                if (k === null || seen.has(k)) return false;
-                seen.add(k);
-                return true;
-              });
-            }
-            const rows: Row[] = [];
-            for (const l of left) {
-              const k = keyOf(l, 0);
-              const matches = k === null ? undefined : index.get(k);
-              if (!matches) {
-                if (kind === "leftouter") rows.push({ ...l, ...nullRight });
-                continue;
-              }
-              for (const m of matches) {
-                const o: Row = { ...l };
-                for (const c of right.columns) o[rename.get(c) as string] = m[c] === undefined ? null : m[c];
-                rows.push(o);
-              }
-            }
-            return { columns: outCols, rows };
+              return (l, emit) => {
+                const k = keyOf(l, 0);
+                if (kind === "innerunique") {
+                  if (k === null || seen.has(k)) return;
+                  seen.add(k);
+                }
+                const matches = k === null ? undefined : index.get(k);
+                if (!matches) {
+                  if (kind === "leftouter") emit(l.concat(nullRight));
+                  return;
+                }
+                for (const m of matches) emit(l.concat(m));
+              };
+            },
           },
         };
       }
@@ -653,55 +677,56 @@ class Parser {
         const outCols = [...by.map((b) => b.name), ...aggs.map((a) => a.name)];
         return {
           columns: outCols,
-          run: (t) => {
-            const groups = new Map<string, { keys: unknown[]; acc: unknown[][] | number[] }>();
-            const states = new Map<
-              string,
-              { keys: unknown[]; lists: unknown[][]; sets: Array<Set<string>>; counts: number[] }
-            >();
-            void groups;
-            for (const r of t.rows) {
-              const keys = by.map((b) => b.fn(r));
-              const gk = keys.map((k) => `${typeof k}:${kqlToString(k)}`).join("\u0000");
-              let st = states.get(gk);
-              if (!st) {
-                st = {
-                  keys,
-                  lists: aggs.map(() => []),
-                  sets: aggs.map(() => new Set()),
-                  counts: aggs.map(() => 0),
-                };
-                states.set(gk, st);
-              }
-              aggs.forEach((a, i) => {
-                if (a.agg.kind === "count") {
-                  (st as { counts: number[] }).counts[i] =
-                    ((st as { counts: number[] }).counts[i] as number) + 1;
-                  return;
+          step: {
+            kind: "sink",
+            make: () => {
+              const states = new Map<
+                string,
+                { keys: unknown[]; lists: unknown[][]; sets: Array<Set<string>>; counts: number[] }
+              >();
+              const push = (r: Row) => {
+                const keys = by.map((b) => b.fn(r));
+                const gk = keys.map((k) => `${typeof k}:${kqlToString(k)}`).join("\u0000");
+                let st = states.get(gk);
+                if (!st) {
+                  st = {
+                    keys,
+                    lists: aggs.map(() => []),
+                    sets: aggs.map(() => new Set()),
+                    counts: aggs.map(() => 0),
+                  };
+                  states.set(gk, st);
                 }
-                const v = (a.agg.arg as Fn)(r);
-                if (v === null || v === undefined) return;
-                if (a.agg.kind === "make_set") {
-                  const k = kqlToString(v);
-                  const set = (st as { sets: Array<Set<string>> }).sets[i] as Set<string>;
-                  if (set.has(k)) return;
-                  set.add(k);
+                aggs.forEach((a, i) => {
+                  if (a.agg.kind === "count") {
+                    (st as { counts: number[] }).counts[i] =
+                      ((st as { counts: number[] }).counts[i] as number) + 1;
+                    return;
+                  }
+                  const v = (a.agg.arg as Fn)(r);
+                  if (v === null || v === undefined) return;
+                  if (a.agg.kind === "make_set") {
+                    const k = kqlToString(v);
+                    const set = (st as { sets: Array<Set<string>> }).sets[i] as Set<string>;
+                    if (set.has(k)) return;
+                    set.add(k);
+                  }
+                  ((st as { lists: unknown[][] }).lists[i] as unknown[]).push(v);
+                });
+              };
+              const finish = () => {
+                const rows: Row[] = [];
+                for (const st of states.values()) {
+                  const o: Row = [...st.keys];
+                  aggs.forEach((a, i) => {
+                    o.push(a.agg.kind === "count" ? st.counts[i] : st.lists[i]);
+                  });
+                  rows.push(o);
                 }
-                ((st as { lists: unknown[][] }).lists[i] as unknown[]).push(v);
-              });
-            }
-            const rows: Row[] = [];
-            for (const st of states.values()) {
-              const o: Row = {};
-              by.forEach((b, i) => {
-                o[b.name] = st.keys[i];
-              });
-              aggs.forEach((a, i) => {
-                o[a.name] = a.agg.kind === "count" ? st.counts[i] : st.lists[i];
-              });
-              rows.push(o);
-            }
-            return { columns: outCols, rows };
+                return rows;
+              };
+              return { push, finish };
+            },
           },
         };
       }
@@ -722,28 +747,37 @@ class Parser {
         } while (this.at(","));
         return {
           columns: cols,
-          run: (t) => {
-            const decorated = t.rows.map((r) => ({ r, k: keys.map((k) => k.fn(r)) }));
-            decorated.sort((a, b) => {
-              for (let i = 0; i < keys.length; i++) {
-                const x = a.k[i];
-                const y = b.k[i];
-                if (x === y) continue;
-                if (x === null || x === undefined) return 1;
-                if (y === null || y === undefined) return -1;
-                const c =
-                  typeof x === "number" && typeof y === "number"
-                    ? x - y
-                    : kqlToString(x) < kqlToString(y)
-                      ? -1
-                      : kqlToString(x) > kqlToString(y)
-                        ? 1
-                        : 0;
-                if (c !== 0) return (keys[i] as { desc: boolean }).desc ? -c : c;
-              }
-              return 0;
-            });
-            return { columns: t.columns, rows: decorated.map((d) => d.r) };
+          step: {
+            kind: "sink",
+            make: () => {
+              const decorated: Array<{ r: Row; k: unknown[] }> = [];
+              const push = (r: Row) => {
+                decorated.push({ r, k: keys.map((k) => k.fn(r)) });
+              };
+              const finish = () => {
+                decorated.sort((a, b) => {
+                  for (let i = 0; i < keys.length; i++) {
+                    const x = a.k[i];
+                    const y = b.k[i];
+                    if (x === y) continue;
+                    if (x === null || x === undefined) return 1;
+                    if (y === null || y === undefined) return -1;
+                    const c =
+                      typeof x === "number" && typeof y === "number"
+                        ? x - y
+                        : kqlToString(x) < kqlToString(y)
+                          ? -1
+                          : kqlToString(x) > kqlToString(y)
+                            ? 1
+                            : 0;
+                    if (c !== 0) return (keys[i] as { desc: boolean }).desc ? -c : c;
+                  }
+                  return 0;
+                });
+                return decorated.map((d) => d.r);
+              };
+              return { push, finish };
+            },
           },
         };
       }
@@ -753,7 +787,18 @@ class Parser {
         if (!n || n.t !== "num") this.fail(`Expected a number after ${op}`);
         this.i++;
         const count = Number(n.v);
-        return { columns: cols, run: (t) => ({ columns: t.columns, rows: t.rows.slice(0, count) }) };
+        return {
+          columns: cols,
+          step: {
+            kind: "rows",
+            make: () => {
+              let seen = 0;
+              return (r, emit) => {
+                if (seen++ < count) emit(r);
+              };
+            },
+          },
+        };
       }
       default:
         this.i--;
@@ -938,7 +983,14 @@ class Parser {
       this.i--;
       this.fail(`Failed to resolve scalar expression named '${word}'`, "FailedToResolveScalarExpression");
     }
-    return { fn: (row) => (row[word] === undefined ? null : row[word]), name: word };
+    const at = cols.indexOf(word);
+    return {
+      fn: (row) => {
+        const v = row[at];
+        return v === undefined ? null : v;
+      },
+      name: word,
+    };
   }
 }
 
@@ -988,6 +1040,22 @@ export function compileQuery(text: string, tables: Record<string, string[]>): Co
     limited: q.limited,
     run: q.run,
   };
+}
+
+/** Objects to rows in a table's column order (missing values are null). */
+export function toRows(objects: ReadonlyArray<Record<string, unknown>>, columns: readonly string[]): Row[] {
+  return objects.map((o) => columns.map((c) => (o[c] === undefined ? null : o[c])));
+}
+
+/** Rows back to objects keyed by column name. */
+export function toObjects(table: Table): Array<Record<string, unknown>> {
+  return table.rows.map((r) => {
+    const o: Record<string, unknown> = {};
+    table.columns.forEach((c, i) => {
+      o[c] = r[i] === undefined ? null : r[i];
+    });
+    return o;
+  });
 }
 
 /** Line (1-based) and column (0-based) of a character offset, as ARG's ParserFailure details give them. */

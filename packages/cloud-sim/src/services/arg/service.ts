@@ -2,7 +2,15 @@ import { createHash, randomUUID } from "node:crypto";
 import type { Clock } from "../../clock.js";
 import type { RequestInfo, ServiceContext, SimRequest, SimResponse, SimService } from "../../types.js";
 import type { ArgResource, AzureDataset } from "./dataset.js";
-import { type CompiledQuery, KqlError, type Row, compileQuery, lineAndColumn } from "./kql.js";
+import {
+  type CompiledQuery,
+  KqlError,
+  type Row,
+  compileQuery,
+  lineAndColumn,
+  toObjects,
+  toRows,
+} from "./kql.js";
 
 const RESOURCE_COLUMNS = [
   "id",
@@ -85,10 +93,10 @@ interface QuotaView {
 /** Resource Graph's query endpoint over a dataset's raw rows (see the folder's index.ts). */
 export class ArgSimService implements SimService {
   readonly name = "arg";
-  private readonly byTable: { Resources: Map<string, ArgResource[]>; ResourceContainers: Map<string, Row[]> };
+  private readonly byTable: { Resources: Map<string, Row[]>; ResourceContainers: Map<string, Row[]> };
   private readonly subscriptions: Array<{ id: string; managementGroups: string[] }>;
   private readonly compiled = new Map<string, CompiledQuery | KqlError>();
-  private readonly results = new Map<string, Row[]>();
+  private readonly results = new Map<string, Array<Record<string, unknown>>>();
   private readonly quotaViews = new Map<string, QuotaView>();
   private readonly limit: number;
   private readonly windowMs: number;
@@ -106,41 +114,48 @@ export class ArgSimService implements SimService {
       id: s.subscriptionId.toLowerCase(),
       managementGroups: (s.managementGroups ?? []).map((m) => m.toLowerCase()),
     }));
-    const resources = new Map<string, ArgResource[]>();
+    const resources = new Map<string, Row[]>();
     for (const r of data.resources) {
       const key = r.subscriptionId.toLowerCase();
+      const row = toRows([r as unknown as Record<string, unknown>], RESOURCE_COLUMNS)[0] as Row;
       const list = resources.get(key);
-      if (list) list.push(r);
-      else resources.set(key, [r]);
+      if (list) list.push(row);
+      else resources.set(key, [row]);
     }
     const containers = new Map<string, Row[]>();
     for (const s of data.subscriptions) {
-      containers.set(s.subscriptionId.toLowerCase(), [
-        {
-          id: `/subscriptions/${s.subscriptionId}`,
-          name: s.displayName,
-          type: "microsoft.resources/subscriptions",
-          tenantId: data.tenantId ?? "",
-          kind: "",
-          location: "",
-          resourceGroup: "",
-          subscriptionId: s.subscriptionId,
-          managedBy: "",
-          sku: null,
-          plan: null,
-          properties: {
-            state: s.state ?? "Enabled",
-            managementGroupAncestorsChain: (s.managementGroups ?? []).map((m) => ({
-              name: m,
-              displayName: m,
-            })),
-          },
-          tags: {},
-          identity: null,
-          zones: null,
-          extendedLocation: null,
-        },
-      ]);
+      containers.set(
+        s.subscriptionId.toLowerCase(),
+        toRows(
+          [
+            {
+              id: `/subscriptions/${s.subscriptionId}`,
+              name: s.displayName,
+              type: "microsoft.resources/subscriptions",
+              tenantId: data.tenantId ?? "",
+              kind: "",
+              location: "",
+              resourceGroup: "",
+              subscriptionId: s.subscriptionId,
+              managedBy: "",
+              sku: null,
+              plan: null,
+              properties: {
+                state: s.state ?? "Enabled",
+                managementGroupAncestorsChain: (s.managementGroups ?? []).map((m) => ({
+                  name: m,
+                  displayName: m,
+                })),
+              },
+              tags: {},
+              identity: null,
+              zones: null,
+              extendedLocation: null,
+            },
+          ],
+          RESOURCE_COLUMNS,
+        ),
+      );
     }
     this.byTable = { Resources: resources, ResourceContainers: containers };
   }
@@ -331,7 +346,7 @@ export class ArgSimService implements SimService {
   }
 
   /** The whole result of a query over a scope; cached, as ARG's continuation context is. */
-  private evaluate(text: string, q: CompiledQuery, subs: string[]): Row[] {
+  private evaluate(text: string, q: CompiledQuery, subs: string[]): Array<Record<string, unknown>> {
     const key = `${createHash("sha256").update(text).digest("hex")}:${createHash("sha256").update(subs.join(",")).digest("hex")}`;
     const hit = this.results.get(key);
     if (hit) {
@@ -342,15 +357,11 @@ export class ArgSimService implements SimService {
     const resources: Row[] = [];
     const containers: Row[] = [];
     for (const s of subs) {
-      for (const r of this.byTable.Resources.get(s) ?? []) resources.push(r as unknown as Row);
+      for (const r of this.byTable.Resources.get(s) ?? []) resources.push(r);
       for (const r of this.byTable.ResourceContainers.get(s) ?? []) containers.push(r);
     }
     const table = q.run({ Resources: resources, ResourceContainers: containers });
-    const rows = table.rows.map((r) => {
-      const o: Row = {};
-      for (const c of table.columns) o[c] = r[c] === undefined ? null : r[c];
-      return o;
-    });
+    const rows = toObjects(table);
     this.results.set(key, rows);
     if (this.results.size > 8) this.results.delete(this.results.keys().next().value as string);
     return rows;
@@ -463,7 +474,7 @@ export class ArgSimService implements SimService {
   }
 }
 
-function columnType(rows: Row[], name: string): string {
+function columnType(rows: Array<Record<string, unknown>>, name: string): string {
   for (const r of rows) {
     const v = r[name];
     if (v === null || v === undefined) continue;
