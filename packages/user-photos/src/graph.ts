@@ -9,6 +9,7 @@ import {
   ResponseType,
   TelemetryHandler,
 } from "@microsoft/microsoft-graph-client";
+import { rootCertificates } from "node:tls";
 import { Agent, fetch as undiciFetch } from "undici";
 import { parseRetryAfter, sleep } from "./util.js";
 
@@ -126,7 +127,8 @@ export function connectGraph(options: GraphConnectionOptions): GraphConnection {
   if (options.fetch) fetchImpl = options.fetch;
   else if (options.ca) {
     // Node 20's global fetch has no per-call CA; undici's own fetch with an Agent that trusts `ca` does.
-    agent = new Agent({ connect: { ca: options.ca } });
+    // `ca` replaces the default roots in TLS: keep them, so a real Graph host still verifies.
+    agent = new Agent({ connect: { ca: [...rootCertificates, options.ca.toString()] } });
     const dispatcher = agent;
     fetchImpl = (url, init) =>
       undiciFetch(url, { ...(init as object), dispatcher } as Parameters<

@@ -17,3 +17,5 @@ export type { KeyCheck } from "./keys.js";
 export { MANIFEST_NAME } from "./manifest.js";
 export type { ManifestEntry, ManifestFile } from "./manifest.js";
 export type { FetchLike } from "./graph.js";
+export { openContainer } from "./container.js";
+export type { OpenContainerOptions } from "./container.js";
