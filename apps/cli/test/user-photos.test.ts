@@ -1,0 +1,239 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { AZURITE_ACCOUNT, AZURITE_KEY, type GraphDataset, generateDataset } from "@cloudadmin/cloud-sim";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runCli } from "./helpers.js";
+
+interface Item {
+  userId: string;
+  userPrincipalName: string;
+  key: string | null;
+  status: string;
+  bytes: number;
+  contentType: string | null;
+  file: string | null;
+  blobUrl: string | null;
+  reason: string | null;
+}
+interface Doc {
+  command: string;
+  items: Item[];
+  errors: unknown[];
+  summary: Record<string, number>;
+}
+
+/**
+ * Azurite in memory on a free port. (startAzurite() from cloud-sim passes --location with
+ * --inMemoryPersistence, which Azurite 3.37 refuses; the temp folder is the working directory here.)
+ */
+async function startBlobEmulator() {
+  const require = createRequire(import.meta.url);
+  const main = join(dirname(require.resolve("azurite/package.json")), "dist", "src", "blob", "main.js");
+  const port = await new Promise<number>((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const p = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(p));
+    });
+  });
+  const cwd = await mkdtemp(join(tmpdir(), "cli-azurite-"));
+  const child = spawn(
+    process.execPath,
+    [
+      main,
+      "--blobHost",
+      "127.0.0.1",
+      "--blobPort",
+      String(port),
+      "--inMemoryPersistence",
+      "--silent",
+      "--skipApiVersionCheck",
+      "--loose",
+    ],
+    { cwd, stdio: "ignore" },
+  );
+  const endpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
+  for (let i = 0; ; i++) {
+    try {
+      await fetch(`${endpoint}?comp=list`);
+      break;
+    } catch (error) {
+      if (i > 300 || child.exitCode !== null) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    endpoint,
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${endpoint};`,
+    stop: async () => {
+      // Azurite waits for keep-alive connections on SIGTERM: give it a moment, then kill it.
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
+      await exited;
+      clearTimeout(timer);
+      await rm(cwd, { recursive: true, force: true });
+    },
+  };
+}
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "cli-photos-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const small = () => generateDataset({ scale: "small", seed: 1, services: ["graph"] }).graph as GraphDataset;
+
+describe("cloudadmin user-photos", () => {
+  it("saves the simulated tenant's photos, reports every user, and downloads nothing on the second run", {
+    timeout: 60_000,
+  }, async () => {
+    const graph = small();
+    const eligible = (graph.users ?? []).filter((u) => u.accountEnabled && typeof u.employeeId === "string");
+    const out = join(dir, "photos");
+    const first = await runCli(["user-photos", "--simulate", "--out-dir", out, "-o", "json"]);
+    expect(first.code).toBe(0);
+    const doc = JSON.parse(first.stdout) as Doc;
+    expect(doc.command).toBe("user-photos");
+    expect(doc.items).toHaveLength(eligible.length);
+    const byId = new Map(doc.items.map((i) => [i.userId, i]));
+    const expectedSaved: string[] = [];
+    for (const u of eligible) {
+      const item = byId.get(u.id);
+      const key = u.employeeId as string;
+      if (["../../etc/evil", "a/b", "CON", "bad\u0007key", "end."].includes(key))
+        expect(item?.status).toBe("invalid-key");
+      else if (key.toLowerCase() === "dup-1") expect(item?.status).toBe("duplicate-key");
+      else if (graph.photos?.[u.id]) {
+        expect(item?.status).toBe("saved");
+        const ext = graph.photos[u.id]?.contentType === "image/png" ? "png" : "jpg";
+        expect(item?.file).toBe(join(out, `${key}.${ext}`));
+        expectedSaved.push(`${key}.${ext}`);
+      } else expect(item?.status).toBe("no-photo");
+    }
+    // The on-premises mailbox with a photo in Entra ID is saved through beta.
+    const onPrem = graph.onPremisesMailboxes?.[0] as string;
+    expect(byId.get(onPrem)?.status).toBe("saved");
+    expect((await readdir(out)).sort()).toEqual([".cloudadmin-photos.json", ...expectedSaved].sort());
+    expect(doc.summary).toMatchObject({
+      listed: eligible.length,
+      saved: expectedSaved.length,
+      invalidKey: 5,
+      duplicateKey: 2,
+      failed: 0,
+    });
+    expect(first.stderr).toMatch(/7 users have an invalid or shared key/);
+
+    const second = await runCli(["user-photos", "--simulate", "--out-dir", out, "-o", "json"]);
+    expect(second.code).toBe(0);
+    const again = JSON.parse(second.stdout) as Doc;
+    expect(again.summary).toMatchObject({ saved: 0, unchanged: expectedSaved.length, bytesDownloaded: 0 });
+  });
+
+  it("uploads to a blob container with an extension attribute as key, as ndjson", {
+    timeout: 60_000,
+  }, async () => {
+    const azurite = await startBlobEmulator();
+    try {
+      const ext = "extension_00112233445566778899aabbccddeeff_employeeNumber";
+      const jpeg = Buffer.from([0xff, 0xd8, 0xff, 0xe0, 9, 9, 0xff, 0xd9]);
+      const dataset = {
+        graph: {
+          users: [
+            { id: "u1", userPrincipalName: "ana@contoso.example", accountEnabled: true, [ext]: "EN-1" },
+            { id: "u2", userPrincipalName: "bo@contoso.example", accountEnabled: true, [ext]: "EN-2" },
+            { id: "u3", userPrincipalName: "cy@contoso.example", accountEnabled: true, employeeId: "3" },
+          ],
+          photos: {
+            u1: { contentType: "image/jpeg", etag: '"A1"', base64: jpeg.toString("base64") },
+            u3: { contentType: "image/jpeg", etag: '"A3"', base64: jpeg.toString("base64") },
+          },
+        },
+      };
+      const file = join(dir, "dataset.json");
+      await writeFile(file, JSON.stringify(dataset));
+      const containerUrl = `${azurite.endpoint}/photos`;
+      const res = await runCli(
+        [
+          "user-photos",
+          "--simulate",
+          "--sim-dataset",
+          file,
+          "--container-url",
+          containerUrl,
+          "--key",
+          ext,
+          "-o",
+          "ndjson",
+        ],
+        { env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString } },
+      );
+      expect(res.code).toBe(0);
+      const lines = res.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as Item);
+      expect(lines.map((l) => [l.userId, l.key, l.status]).sort()).toEqual([
+        ["u1", "EN-1", "saved"],
+        ["u2", "EN-2", "no-photo"],
+      ]);
+      expect(lines.find((l) => l.userId === "u1")?.blobUrl).toBe(`${containerUrl}/EN-1.jpg`);
+      const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(
+        "photos",
+      );
+      const props = await container.getBlockBlobClient("EN-1.jpg").getProperties();
+      expect(props.contentType).toBe("image/jpeg");
+      expect(props.metadata).toMatchObject({ graphetag: '"A1"', userid: "u1" });
+      expect(await container.getBlockBlobClient("EN-1.jpg").downloadToBuffer()).toEqual(jpeg);
+      expect(res.stdout).not.toContain(AZURITE_KEY);
+      expect(res.stderr).not.toContain(AZURITE_KEY);
+    } finally {
+      await azurite.stop();
+    }
+  });
+
+  it("refuses a run without destination (2), a bad --size (2) and a non-loopback http Graph endpoint (3)", async () => {
+    const none = await runCli(["user-photos", "--simulate"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/--out-dir, --container-url, or both/);
+    const size = await runCli(["user-photos", "--simulate", "--out-dir", dir, "--size", "big"]);
+    expect(size.code).toBe(2);
+    const http = await runCli(
+      ["user-photos", "--out-dir", dir, "--graph-endpoint", "http://graph.example.com"],
+      {
+        env: { CLOUDADMIN_GRAPH_TOKEN: "t0ken" },
+      },
+    );
+    expect(http.code).toBe(3);
+    expect(http.stdout).toBe("");
+  });
+});
+
+describe("cloudadmin user-photos --help", () => {
+  it("documents the flags and auth", async () => {
+    const res = await runCli(["user-photos", "--help"]);
+    expect(res.code).toBe(0);
+    for (const flag of [
+      "--out-dir",
+      "--container-url",
+      "--key",
+      "--filter",
+      "--size",
+      "--full",
+      "--prune",
+      "--graph-endpoint",
+    ]) {
+      expect(res.stdout).toContain(flag);
+    }
+    expect(res.stdout).toContain("CLOUDADMIN_GRAPH_TOKEN");
+  });
+});
