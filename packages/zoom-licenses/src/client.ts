@@ -1,5 +1,12 @@
 import type { ZoomTokenProvider } from "@cloudadmin/auth";
-import { AbortedError, AuthError, RemoteError, ThrottledError, isAbortError } from "@cloudadmin/errors";
+import {
+  AbortedError,
+  AuthError,
+  CloudAdminError,
+  RemoteError,
+  ThrottledError,
+  isAbortError,
+} from "@cloudadmin/errors";
 import { TokenBucket, type Timer, parseRetryAfter, realTimer } from "@cloudadmin/paging";
 import type { ZoomUser } from "./types.js";
 
@@ -153,7 +160,22 @@ export class ZoomClient {
     for (let attempt = 0; ; attempt++) {
       init.signal?.throwIfAborted();
       await this.bucket(category).take(1, init.signal);
-      const token = await this.options.tokenProvider.getToken(init.signal);
+      let token: string;
+      try {
+        token = await this.options.tokenProvider.getToken(init.signal);
+      } catch (error) {
+        // The token endpoint being briefly down is worth a retry; refused credentials are not.
+        if (
+          init.signal?.aborted ||
+          !(error instanceof CloudAdminError) ||
+          !error.retryable ||
+          attempt >= maxRetries
+        ) {
+          throw error;
+        }
+        await this.backoff(category, attempt, undefined, `token: ${error.message}`, init.signal);
+        continue;
+      }
       const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
       let res: Response;
       this.counters.requests++;

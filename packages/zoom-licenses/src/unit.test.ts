@@ -110,3 +110,102 @@ describe("createZoomTokenProvider", () => {
     expect(error.message).not.toContain("another-s3cret");
   });
 });
+
+describe("ZoomClient (fake fetch)", () => {
+  type Answer = { status: number; body?: unknown; headers?: Record<string, string> };
+  function fakeZoom(answers: { oauth: Answer[]; api: Answer[] }) {
+    const calls: string[] = [];
+    const fetchFn = (async (input: string | URL | Request) => {
+      const url = String(input);
+      const queue = url.includes("/oauth/token") ? answers.oauth : answers.api;
+      calls.push(url.includes("/oauth/token") ? "oauth" : url.replace("https://api.test/v2", ""));
+      const a = queue.length > 1 ? (queue.shift() as Answer) : (queue[0] as Answer);
+      return new Response(a.body === undefined ? null : JSON.stringify(a.body), {
+        status: a.status,
+        headers: a.headers,
+      });
+    }) as typeof fetch;
+    return { calls, fetchFn };
+  }
+  const token: Answer = { status: 200, body: { access_token: "tok-value-1", expires_in: 3599, scope: "x" } };
+  const page: Answer = {
+    status: 200,
+    body: { next_page_token: "", users: [{ id: "u1", email: "a@b.c", type: 2 }] },
+  };
+
+  async function client(answers: { oauth: Answer[]; api: Answer[] }) {
+    const { createZoomClient } = await import("./client.js");
+    const { calls, fetchFn } = fakeZoom(answers);
+    const slept: number[] = [];
+    let now = Date.parse("2026-11-28T00:00:00Z");
+    const c = createZoomClient({
+      apiUrl: "https://api.test/v2",
+      fetch: fetchFn,
+      tokenProvider: createZoomTokenProvider({
+        credentials: { accountId: "a", clientId: "c", clientSecret: "secret-123" },
+        oauthUrl: "https://oauth.test/oauth/token",
+        fetch: fetchFn,
+      }),
+      timer: {
+        now: () => now,
+        // Sleeping moves the clock: the pacing bucket refills as it would in real time.
+        sleep: async (ms: number) => {
+          slept.push(ms);
+          now += ms;
+        },
+      },
+      random: () => 0.5,
+    });
+    return { c, calls, slept };
+  }
+
+  it("retries a token endpoint that is briefly down", async () => {
+    const { c, calls } = await client({
+      oauth: [{ status: 503, body: { reason: "down" } }, token],
+      api: [page],
+    });
+    const users = [];
+    for await (const u of c.listUsers()) users.push(u);
+    expect(users.map((u) => u.id)).toEqual(["u1"]);
+    expect(calls).toEqual(["oauth", "oauth", "/users?status=active&page_size=300"]);
+  });
+
+  it("waits for a Retry-After given as an HTTP date, then succeeds", async () => {
+    const { c, slept } = await client({
+      oauth: [token],
+      api: [
+        {
+          status: 429,
+          body: { code: 429, message: "per-second" },
+          headers: { "retry-after": "Sat, 28 Nov 2026 00:00:03 GMT", "x-ratelimit-type": "QPS" },
+        },
+        { status: 204 },
+      ],
+    });
+    await c.updateUserType("u1", 1);
+    expect(slept).toContain(3000);
+    expect(c.stats()).toEqual({ requests: 2, throttled: 1, retries: 1 });
+  });
+
+  it("treats a 429 whose message says daily as the daily limit even without X-RateLimit-Type", async () => {
+    const { c, calls } = await client({
+      oauth: [token],
+      api: [
+        {
+          status: 429,
+          body: { code: 429, message: "You have exceeded the daily rate limit (6000) of Light API requests" },
+          headers: {
+            "x-ratelimit-category": "Light",
+            "x-ratelimit-limit": "6000",
+            "x-ratelimit-remaining": "0",
+          },
+        },
+      ],
+    });
+    await expect(c.updateUserType("u1", 1)).rejects.toMatchObject({
+      code: "ERR_QUOTA_EXHAUSTED",
+      status: 429,
+    });
+    expect(calls.filter((x) => x !== "oauth")).toHaveLength(1);
+  });
+});
