@@ -205,9 +205,10 @@ async function runZoomRecover(ctx: BenchContext): Promise<BenchResult> {
     }
     const control = sim.service("zoom") as unknown as { users(): Array<{ id: string; type: number }> };
     const basicNow = control.users().filter((u) => truth.has(u.id) && u.type === 1).length;
+    const typeBefore = new Map(zoom.users.map((u) => [u.id, u.type]));
     const changedOthers = control
       .users()
-      .filter((u) => !truth.has(u.id) && zoom.users.find((z) => z.id === u.id)?.type !== u.type).length;
+      .filter((u) => !truth.has(u.id) && typeBefore.get(u.id) !== u.type).length;
     const correct =
       failed === 0 &&
       applied.length === truth.size &&
