@@ -98,29 +98,37 @@ export function journalState(entries: readonly JournalEntry[]): Map<string, Jour
   return users;
 }
 
-/** An append-only JSON-lines journal. Each line is written with one `write` call. */
+/**
+ * An append-only JSON-lines journal. Each line is written with one `write` call on a file opened in
+ * append mode; the file is created with the first line, so a run that changes nobody leaves none.
+ */
 export class Journal {
+  private handle: Promise<FileHandle> | undefined;
   private constructor(
     readonly path: string,
-    private readonly handle: FileHandle,
     readonly runId: string,
   ) {}
 
   static async open(path: string, runId: string): Promise<Journal> {
-    try {
-      return new Journal(path, await open(path, "a", 0o600), runId);
-    } catch (cause) {
-      throw new InvalidInputError(`cannot open journal ${path}: ${(cause as Error).message}`, { cause });
-    }
+    return new Journal(path, runId);
+  }
+
+  private file(): Promise<FileHandle> {
+    this.handle ??= open(this.path, "a", 0o600).catch((cause: unknown) => {
+      throw new InvalidInputError(`cannot write journal ${this.path}: ${(cause as Error).message}`, {
+        cause,
+      });
+    });
+    return this.handle;
   }
 
   async append(entry: Omit<JournalEntry, "time" | "runId">): Promise<void> {
     const line: JournalEntry = { time: new Date().toISOString(), runId: this.runId, ...entry };
     if (line.message !== undefined) line.message = redactSecrets(line.message);
-    await this.handle.write(`${JSON.stringify(line)}\n`);
+    await (await this.file()).write(`${JSON.stringify(line)}\n`);
   }
 
   async close(): Promise<void> {
-    await this.handle.close();
+    if (this.handle) await (await this.handle.catch(() => undefined))?.close();
   }
 }

@@ -23,7 +23,7 @@ export interface LicenseRecord {
   userId: string;
   email: string;
   displayName: string;
-  /** The user's type when listed (2 = Licensed). */
+  /** The user's type: as listed in a plan, the new type once a change is applied (1 Basic, 2 Licensed). */
   type: number;
   lastLoginTime: string | null;
   createdAt: string | null;

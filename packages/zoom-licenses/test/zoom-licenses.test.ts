@@ -177,7 +177,11 @@ describe("planLicenseRecovery against the simulator", () => {
     const decisions = await collect(plan(client, now, { months: 60 }));
     expect(decisions.length).toBeGreaterThan(0);
     expect(decisions.filter((d) => d.action === "downgrade")).toEqual([]);
+    const journal = join(dir, "none.jsonl");
+    const applied = await collect(applyLicenseRecovery(decisions, { client, journal }));
+    expect(applied.every((r) => r.action === "keep" && r.result === "skipped")).toBe(true);
     expect(sim.stats().byOperation["zoom:UpdateUser"]).toBeUndefined();
+    await expect(stat(journal)).rejects.toMatchObject({ code: "ENOENT" });
   });
 
   it("restarts the listing when next_page_token expires, yielding each user once", async () => {
