@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
 import type { QueryRequest, QueryResponse } from "@azure/arm-resourcegraph";
 import {
@@ -206,6 +207,8 @@ export async function* listVmIps(options: ListVmIpsOptions): AsyncGenerator<VmIp
   });
   const pacer = new QuotaPacer(timer);
   const internal = new AbortController();
+  // Every request and every request waiting for quota listens on it: more than Node's default 10.
+  setMaxListeners(0, internal.signal);
   const onOuterAbort = () => internal.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
   if (options.signal?.aborted) internal.abort(options.signal.reason);

@@ -1,4 +1,4 @@
-import { type Timer, realTimer, sleep } from "@cloudadmin/paging";
+import { type Timer, realTimer } from "@cloudadmin/paging";
 
 /** What ARG said about the caller's quota on one answer. */
 export interface QuotaReading {
@@ -43,6 +43,8 @@ export class QuotaPacer {
   /** Largest quota seen (remaining + 1 at a window's first request). */
   private limit = 1;
   private windowEnd: number | undefined;
+  /** Latest time a request surely still lands in the current window. */
+  private sendUntil: number | undefined;
   private inFlight = new Set<Ticket>();
   /** Whether any answer has told us the quota yet. */
   private calibrated = false;
@@ -83,8 +85,11 @@ export class QuotaPacer {
         this.epoch++;
         this.available = this.limit;
         this.windowEnd = undefined;
+        this.sendUntil = undefined;
       }
-      if (this.available > 0) {
+      // Late in a window the service may already have opened the next one; a request sent then
+      // would open it at an unknown time, so wait for the next epoch instead.
+      if (this.available > 0 && (this.sendUntil === undefined || now < this.sendUntil)) {
         this.available--;
         const ticket: Ticket = { epoch: this.epoch, sentAt: now };
         this.inFlight.add(ticket);
@@ -93,7 +98,7 @@ export class QuotaPacer {
       const started = now;
       if (this.windowEnd !== undefined) {
         // Wake at the window's end, or earlier when an answer moves it.
-        await Promise.race([sleep(this.windowEnd - now, signal), this.changed(signal)]);
+        await Promise.race([this.timer.sleep(this.windowEnd - now, signal), this.changed(signal)]);
       } else await this.changed(signal);
       this.waitedMs += this.timer.now() - started;
     }
@@ -109,18 +114,16 @@ export class QuotaPacer {
     } else if (ticket.epoch === this.epoch) {
       this.lastRemaining = reading.remaining;
       this.limit = Math.max(this.limit, reading.remaining + 1);
+      // The service counted the request between sentAt and now, and rounds resets-after up to
+      // whole seconds: the window ends in (sentAt + resetsAfter - 1 s, now + resetsAfter].
       const end = this.timer.now() + reading.resetsAfterMs + this.marginMs;
+      const earliest = ticket.sentAt + reading.resetsAfterMs - 1000;
       let others = 0;
       for (const t of this.inFlight) if (t.epoch === this.epoch) others++;
       const allowed = Math.max(0, reading.remaining - others);
-      if (this.windowEnd !== undefined && end > this.windowEnd + 1000) {
-        // The service opened a window we did not expect: follow the service.
-        this.windowEnd = end;
-        this.available = allowed;
-      } else {
-        this.windowEnd = this.windowEnd === undefined ? end : Math.min(this.windowEnd, end);
-        this.available = this.calibrated ? Math.min(this.available, allowed) : allowed;
-      }
+      this.windowEnd = this.windowEnd === undefined ? end : Math.min(this.windowEnd, end);
+      this.sendUntil = this.sendUntil === undefined ? earliest : Math.max(this.sendUntil, earliest);
+      this.available = this.calibrated ? Math.min(this.available, allowed) : allowed;
       this.calibrated = true;
     }
     this.wake();
@@ -143,6 +146,7 @@ export class QuotaPacer {
     this.epoch++;
     this.available = 0;
     this.windowEnd = now + wait + this.marginMs;
+    this.sendUntil = undefined;
     if (reading) this.lastRemaining = reading.remaining;
     this.wake();
   }

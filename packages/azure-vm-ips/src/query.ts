@@ -33,7 +33,7 @@ export function buildVmIpQuery(options: { includeClassic: boolean }): string {
         | where type =~ 'microsoft.network/publicipaddresses'
         | project publicIpKey = tolower(id), publicIp = tostring(properties.ipAddress)
       ) on publicIpKey
-    | summarize ipConfigs = make_list(bag_pack('nicId', id, 'ipIndex', ipIndex, 'privateIp', tostring(ipconfig.properties.privateIPAddress), 'publicIpId', tostring(ipconfig.properties.publicIPAddress.id), 'publicIp', publicIp)) by vmKey
+    | summarize ipConfigs = make_list(bag_pack('nicId', id, 'ipIndex', ipIndex, 'privateIp', tostring(ipconfig.properties.privateIPAddress), 'publicIp', publicIp)) by vmKey
   ) on vmKey
 | join kind=leftouter (
     ResourceContainers

@@ -25,3 +25,5 @@ export { generateAzureDataset, AZURE_SCALES } from "./generate.js";
 export type { AzureGenerateOptions } from "./generate.js";
 export { SIM_ARM_TOKEN, principalOf } from "./service.js";
 export { compileQuery, KqlError, ARG_LIMITS } from "./kql.js";
+export { expectedVmInventory } from "./ground-truth.js";
+export type { ExpectedVm } from "./ground-truth.js";

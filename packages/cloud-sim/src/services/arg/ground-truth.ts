@@ -1,0 +1,145 @@
+import type { ArgResource, AzureDataset } from "./dataset.js";
+
+/** What an inventory of the dataset must say about one VM (SPEC section 4, azure-vm-ips item). */
+export interface ExpectedVm {
+  subscriptionId: string;
+  subscriptionName: string | null;
+  resourceGroup: string;
+  location: string;
+  vmId: string;
+  vmName: string;
+  vmSize: string | null;
+  powerState: string | null;
+  deploymentModel: "arm" | "classic";
+  privateIps: string[];
+  publicIps: string[];
+  networkInterfaces: Array<{ id: string; privateIps: string[]; publicIps: string[] }>;
+  /** NIC IDs the VM names that the dataset does not hold (the inventory warns about them). */
+  missingNics: string[];
+}
+
+type Props = Record<string, unknown>;
+const str = (v: unknown): string | null => (typeof v === "string" && v !== "" ? v : null);
+const obj = (v: unknown): Props =>
+  v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Props) : {};
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+function add(list: string[], v: unknown): void {
+  const s = str(v);
+  if (s !== null && !list.includes(s)) list.push(s);
+}
+
+const CLASSIC_POWER: Record<string, string> = {
+  started: "running",
+  stopped: "stopped",
+  stoppeddeallocated: "deallocated",
+};
+
+/**
+ * The ground truth of the azure-vm-ips job, computed straight from the raw rows with plain maps
+ * (no KQL): every ARM VM with each NIC it names (primary first), each NIC's IP configurations in
+ * order, and the address of each attached public IP, matched by case-insensitive resource ID;
+ * classic VMs with their inline addresses. Public IPs on NAT gateways or load balancers belong to
+ * no VM; a public IP without an address (dynamic, deallocated) adds nothing.
+ */
+export function expectedVmInventory(
+  azure: AzureDataset,
+  options: { includeClassic?: boolean; subscriptions?: readonly string[]; managementGroup?: string } = {},
+): Map<string, ExpectedVm> {
+  const includeClassic = options.includeClassic ?? true;
+  let scope: Set<string> | undefined;
+  if (options.subscriptions) scope = new Set(options.subscriptions.map((s) => s.toLowerCase()));
+  if (options.managementGroup) {
+    const mg = options.managementGroup.toLowerCase();
+    scope = new Set(
+      azure.subscriptions
+        .filter((s) => (s.managementGroups ?? []).some((m) => m.toLowerCase() === mg))
+        .map((s) => s.subscriptionId.toLowerCase()),
+    );
+  }
+  const names = new Map(azure.subscriptions.map((s) => [s.subscriptionId.toLowerCase(), s.displayName]));
+  const byId = new Map<string, ArgResource>();
+  const nicsOfVm = new Map<string, ArgResource[]>();
+  for (const r of azure.resources) {
+    byId.set(r.id.toLowerCase(), r);
+    if (r.type === "microsoft.network/networkinterfaces") {
+      const vm = str(obj(r.properties.virtualMachine).id);
+      if (vm) {
+        const key = vm.toLowerCase();
+        nicsOfVm.set(key, [...(nicsOfVm.get(key) ?? []), r]);
+      }
+    }
+  }
+  const out = new Map<string, ExpectedVm>();
+  for (const r of azure.resources) {
+    if (scope && !scope.has(r.subscriptionId.toLowerCase())) continue;
+    const classic = r.type === "microsoft.classiccompute/virtualmachines";
+    if (r.type !== "microsoft.compute/virtualmachines" && !(classic && includeClassic)) continue;
+    const vm: ExpectedVm = {
+      subscriptionId: r.subscriptionId,
+      subscriptionName: names.get(r.subscriptionId.toLowerCase()) ?? null,
+      resourceGroup: r.resourceGroup,
+      location: r.location,
+      vmId: r.id,
+      vmName: r.name,
+      vmSize: null,
+      powerState: null,
+      deploymentModel: classic ? "classic" : "arm",
+      privateIps: [],
+      publicIps: [],
+      networkInterfaces: [],
+      missingNics: [],
+    };
+    const p = r.properties;
+    if (classic) {
+      const view = obj(p.instanceView);
+      vm.vmSize = str(obj(p.hardwareProfile).size);
+      const power = str(view.powerState);
+      vm.powerState = power === null ? null : (CLASSIC_POWER[power.toLowerCase()] ?? power.toLowerCase());
+      add(vm.privateIps, view.privateIpAddress);
+      for (const ip of arr(view.publicIpAddresses)) add(vm.publicIps, ip);
+    } else {
+      vm.vmSize = str(obj(p.hardwareProfile).vmSize);
+      const code = str(obj(obj(obj(p.extended).instanceView).powerState).code);
+      vm.powerState = code === null ? null : code.replace(/^PowerState\//i, "").toLowerCase();
+      const refs = arr(obj(p.networkProfile).networkInterfaces)
+        .map(obj)
+        .filter((n) => str(n.id) !== null);
+      const primary = refs.findIndex((n) => obj(n.properties).primary === true);
+      const ordered = primary > 0 ? [refs[primary] as Props, ...refs.filter((_, i) => i !== primary)] : refs;
+      const attached = nicsOfVm.get(r.id.toLowerCase()) ?? [];
+      const seen = new Set<string>();
+      const nicEntry = (nic: ArgResource) => {
+        const entry = { id: nic.id, privateIps: [] as string[], publicIps: [] as string[] };
+        for (const c of arr(nic.properties.ipConfigurations).slice(0, 400).map(obj)) {
+          const cp = obj(c.properties);
+          add(entry.privateIps, cp.privateIPAddress);
+          const pipId = str(obj(cp.publicIPAddress).id);
+          const pip = pipId ? byId.get(pipId.toLowerCase()) : undefined;
+          if (pip?.type === "microsoft.network/publicipaddresses")
+            add(entry.publicIps, pip.properties.ipAddress);
+        }
+        return entry;
+      };
+      for (const ref of ordered) {
+        const id = ref.id as string;
+        const nic = attached.find((n) => n.id.toLowerCase() === id.toLowerCase());
+        if (nic) {
+          vm.networkInterfaces.push(nicEntry(nic));
+          seen.add(id.toLowerCase());
+        } else {
+          vm.networkInterfaces.push({ id, privateIps: [], publicIps: [] });
+          vm.missingNics.push(id);
+        }
+      }
+      for (const nic of attached)
+        if (!seen.has(nic.id.toLowerCase())) vm.networkInterfaces.push(nicEntry(nic));
+      for (const nic of vm.networkInterfaces) {
+        for (const ip of nic.privateIps) add(vm.privateIps, ip);
+        for (const ip of nic.publicIps) add(vm.publicIps, ip);
+      }
+    }
+    out.set(r.id.toLowerCase(), vm);
+  }
+  return out;
+}
