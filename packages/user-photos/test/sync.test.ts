@@ -373,6 +373,87 @@ describe("syncUserPhotos", () => {
     expect(sim.stats().events.photoBytes).toBe((40 - names.length) * 600);
   });
 
+  it("reports a photo that keeps failing as failed, through onError, and goes on with the others", async () => {
+    const users: FixtureUser[] = Array.from({ length: 6 }, (_, i) => ({
+      i,
+      employeeId: `F${i}`,
+      photo: photo(i),
+    }));
+    const { sim, outDir } = await setup(users);
+    sim.setFaults({ errorRate: 1, services: ["graph"], operations: ["GetPhotoValue"] });
+    const errors: Array<{
+      code: string;
+      status: number | undefined;
+      scope: string | undefined;
+      message: string;
+    }> = [];
+    const items = await run(
+      options(sim, {
+        outDir,
+        maxRetries: 1,
+        onError: (e) => errors.push({ code: e.code, status: e.status, scope: e.scope, message: e.message }),
+      }),
+    );
+    expect([...items.values()].map((i) => i.status)).toEqual(Array(6).fill("failed"));
+    expect(items.get(uid(0))?.reason).toBe("serviceNotAvailable");
+    expect(errors).toHaveLength(6);
+    expect(errors[0]).toMatchObject({ code: "ERR_REMOTE", status: 503 });
+    expect(errors.map((e) => e.scope).sort()).toEqual(users.map((u) => `u${u.i}@contoso.example`).sort());
+    expect(errors[0]?.message).not.toContain("sim-graph-token");
+    // One retry each (Retry-After: 1), then given up.
+    expect(sim.stats().byOperation["graph:GetPhotoValue"]).toBe(12);
+    expect(await tree(outDir)).toEqual([]);
+  });
+
+  it("fetches a chosen size, and downloads again when the size changes", async () => {
+    const small = { ...photo(2), width: 96, height: 96 };
+    const users: FixtureUser[] = [
+      { i: 1, employeeId: "S1", photo: photo(1) },
+      { i: 2, employeeId: "S2", photo: small },
+    ];
+    const { sim, outDir } = await setup(users);
+    const items = await run(options(sim, { outDir, size: "240x240" }));
+    expect(items.get(uid(1))).toMatchObject({ status: "saved", bytes: 600 });
+    expect(items.get(uid(2))).toMatchObject({ status: "no-photo", reason: "ImageNotFound" });
+    expect(photoOps(sim).map((r) => r.path)).toEqual(
+      expect.arrayContaining([
+        `/v1.0/users/${uid(1)}/photos/240x240/$value`,
+        `/v1.0/users/${uid(2)}/photos/240x240/$value`,
+      ]),
+    );
+    const manifest = JSON.parse(await readFile(join(outDir, MANIFEST_NAME), "utf8"));
+    expect(manifest.files["S1.jpg"].size).toBe("240x240");
+    const largest = await run(options(sim, { outDir }));
+    expect(largest.get(uid(1))?.status).toBe("saved");
+    expect(largest.get(uid(2))?.status).toBe("saved");
+  });
+
+  it("sends every Graph request through a caller's fetch", async () => {
+    const { Agent, fetch: undiciFetch } = await import("undici");
+    const users: FixtureUser[] = [{ i: 1, employeeId: "W1", photo: photo(1) }];
+    const { sim, outDir } = await setup(users);
+    const dispatcher = new Agent({ connect: { ca: sim.ca } });
+    const seen: string[] = [];
+    try {
+      const items = await run({
+        credential: fixedToken(),
+        endpoint: sim.httpsUrl,
+        outDir,
+        fetch: async (url, init) => {
+          seen.push(new URL(url).pathname);
+          return (await undiciFetch(url, {
+            ...(init as object),
+            dispatcher,
+          } as never)) as unknown as Response;
+        },
+      });
+      expect(items.get(uid(1))?.status).toBe("saved");
+      expect(seen).toEqual(["/v1.0/users", `/v1.0/users/${uid(1)}/photo/$value`]);
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
   it("refuses an http endpoint, a bad key attribute and a run without destination before any request", async () => {
     const { sim, outDir } = await setup([]);
     const take = async (o: SyncUserPhotosOptions) => {
