@@ -1,7 +1,12 @@
 import { createRequire } from "node:module";
 
-/** `populate(view, pages, pageSize)` from the optional native helper (native/populate.c). */
-type PopulateFn = (view: Uint8Array, pages: number, pageSize: number) => boolean;
+/** `populate(view, pages, pageSize, hugePageSize)` from the optional native helper (native/populate.c). */
+export type PopulateFn = (
+  view: Uint8Array,
+  pages: number,
+  pageSize: number,
+  hugePageSize?: number,
+) => boolean;
 
 let loaded: PopulateFn | null | undefined;
 

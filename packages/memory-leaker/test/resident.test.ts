@@ -57,6 +57,8 @@ describe("resident memory after touching (read from /proc/<pid>/status)", () => 
     { fill: 0, touchMethod: "populate" },
     { fill: 0.25, touchMethod: "populate" },
     { fill: 1, touchMethod: "populate" },
+    // 4.8 MiB of each 16 MiB block: whole huge pages inside the range and small pages at its end.
+    { fill: 0.3, touchMethod: "populate" },
     { fill: 0.25, touchMethod: "write" },
     { fill: 1, touchMethod: "write" },
   ];
