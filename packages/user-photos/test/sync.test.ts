@@ -316,6 +316,29 @@ describe("syncUserPhotos", () => {
     expect([...full.values()].filter((i) => i.status === "saved")).toHaveLength(19);
   });
 
+  it("keeps its state in blob metadata when writing only to a container", async () => {
+    const users: FixtureUser[] = Array.from({ length: 5 }, (_, i) => ({
+      i,
+      employeeId: `B${i}`,
+      photo: i < 4 ? photo(i) : null,
+    }));
+    const { sim, container } = await setup(users);
+    const first = await run(options(sim, { container }));
+    expect([...first.values()].filter((i) => i.status === "saved")).toHaveLength(4);
+    expect(first.get(uid(0))).toMatchObject({ file: null, blobUrl: `${container.url}/B0.jpg` });
+    sim.resetStats();
+    const second = await run(options(sim, { container }));
+    expect(second.get(uid(0))).toMatchObject({
+      status: "unchanged",
+      bytes: 600,
+      contentType: "image/jpeg",
+      etag: '"P0"',
+    });
+    expect(second.get(uid(4))?.status).toBe("no-photo");
+    expect(sim.stats().events.photoBytes ?? 0).toBe(0);
+    expect(photoOps(sim)).toHaveLength(5);
+  });
+
   it("waits out throttling with Retry-After and still saves every photo", { timeout: 30_000 }, async () => {
     const users: FixtureUser[] = Array.from({ length: 12 }, (_, i) => ({
       i,
