@@ -113,6 +113,7 @@ export function leakOptionsFromFlags(options: Record<string, unknown>): {
     afterHold: options.afterHold === "release" ? "release" : "exit",
     onAllocationFailure: options.onAllocFailure === "exit" ? "exit" : "hold",
     touchMethod: (options.touch as "auto" | "populate" | "write" | undefined) ?? "auto",
+    hugePages: options.hugePages !== false,
   };
   if (rampMs !== undefined) leak.rampMs = rampMs;
   if (holdMs !== undefined) leak.holdMs = holdMs;
@@ -251,6 +252,7 @@ export const leakMemoryCommand: CommandModule = {
           .choices(["auto", "populate", "write"])
           .default("auto"),
       )
+      .option("--no-huge-pages", "never ask for transparent huge pages on wholly touched ranges")
       .option("--json", "NDJSON samples on stdout (same as -o ndjson)")
       .addHelpText("after", EXAMPLES);
   },
