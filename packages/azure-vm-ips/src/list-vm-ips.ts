@@ -196,15 +196,32 @@ export async function* listVmIps(options: ListVmIpsOptions): AsyncGenerator<VmIp
   const maxRetries = Math.max(0, options.maxRetries ?? 6);
   const timeoutMs = options.timeoutMs ?? 60_000;
   const query = buildVmIpQuery({ includeClassic: options.includeClassic ?? true });
+  const tokenScope = options.tokenScope ?? `${endpointUrl.origin}/.default`;
+  const insecure = endpointUrl.protocol === "http:";
   const client = new ResourceGraphClient(options.credential, {
     endpoint,
-    credentials: { scopes: [options.tokenScope ?? `${endpointUrl.origin}/.default`] },
+    credentials: { scopes: [tokenScope] },
+    ...(insecure ? { allowInsecureConnection: true } : {}),
     // We pace and retry ourselves: the SDK's own retries would spend quota behind the pacer's back
     // (and it retries a 429 only when Retry-After is present).
     retryOptions: { maxRetries: 0 },
     userAgentOptions: { userAgentPrefix: options.userAgent ?? "cloudadmin" },
     ...(options.ca ? { tlsOptions: { ca: options.ca.toString() } } : {}),
   });
+  if (insecure) {
+    // The SDK refuses to send a bearer token over http. Emulators on loopback speak http (the CLI
+    // allows http only there), so the token is attached by our own policy instead.
+    client.pipeline.removePolicy({ name: "bearerTokenAuthenticationPolicy" });
+    client.pipeline.addPolicy({
+      name: "cloudadminBearerOverHttp",
+      async sendRequest(request, next) {
+        const token = await options.credential.getToken(tokenScope, { abortSignal: request.abortSignal });
+        if (!token) throw new AuthError("the credential returned no token for Resource Graph");
+        request.headers.set("authorization", `Bearer ${token.token}`);
+        return next(request);
+      },
+    });
+  }
   const pacer = new QuotaPacer(timer);
   const internal = new AbortController();
   // Every request and every request waiting for quota listens on it: more than Node's default 10.

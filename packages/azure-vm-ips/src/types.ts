@@ -65,7 +65,11 @@ export type VmIpScope = { subscriptions: string[] } | { managementGroup: string 
 export interface ListVmIpsOptions {
   /** Any `@azure/core-auth` TokenCredential (DefaultAzureCredential, a static bearer token...). */
   credential: TokenCredential;
-  /** ARM endpoint (default `https://management.azure.com`); a sovereign cloud's or an emulator's. */
+  /**
+   * ARM endpoint (default `https://management.azure.com`); a sovereign cloud's or an emulator's.
+   * Plain http is accepted for emulators (the token then goes over http: callers should allow it
+   * on loopback only, as the CLI does).
+   */
   endpoint?: string;
   /** Token scope (default: the endpoint's origin + `/.default`). */
   tokenScope?: string;
