@@ -126,7 +126,7 @@ describe("cloudadmin azure-vm-ips", () => {
     expect(doc.errors[0]).toMatchObject({
       scope: "subscriptions (1)",
       phase: "resources-query",
-      code: "ERR_REMOTE",
+      code: "NoValidSubscriptionsInQueryRequest",
     });
     expect(doc.errors[0]?.message).toContain("There are no valid subscriptions in the query request.");
     expect(stderr).toContain("could not be read for 1 of 1 scope");
