@@ -103,6 +103,7 @@ interface Held {
 
 interface Routed {
   operation: string;
+  version: "v1.0" | "beta";
   /** Path after the version segment, decoded, without leading slash. */
   segments: string[];
 }
@@ -136,9 +137,9 @@ export function appFromToken(token: string): string {
 }
 
 function route(pathname: string): Routed | null {
-  const m = /^\/(?:v1\.0|beta)(\/.*)?$/.exec(pathname);
+  const m = /^\/(v1\.0|beta)(\/.*)?$/.exec(pathname);
   if (!m) return null;
-  const segments = (m[1] ?? "/")
+  const segments = (m[2] ?? "/")
     .split("/")
     .filter((s) => s.length > 0)
     .map((s) => {
@@ -148,7 +149,7 @@ function route(pathname: string): Routed | null {
         return s;
       }
     });
-  return { operation: operationOf(segments), segments };
+  return { operation: operationOf(segments), version: m[1] === "beta" ? "beta" : "v1.0", segments };
 }
 
 function operationOf(s: string[]): string {
@@ -641,7 +642,9 @@ export class GraphSimService implements SimService {
         },
       };
     }
-    if (this.onPrem.has(user.id.toLowerCase())) {
+    const version = r.version;
+    // v1.0 reads photos from Exchange Online only; beta falls back to Entra ID (profilephoto-get, beta).
+    if (this.onPrem.has(user.id.toLowerCase()) && version === "v1.0") {
       return this.error(
         404,
         "MailboxNotHostedInExchangeOnline",
@@ -676,7 +679,6 @@ export class GraphSimService implements SimService {
         body: photo.bytes,
       };
     };
-    const version = owner.url.pathname.startsWith("/beta") ? "beta" : "v1.0";
     switch (r.operation) {
       case "GetPhoto":
         return {
