@@ -34,7 +34,7 @@ function fixture(): GraphDataset {
       height: 360,
     };
   }
-  return { users, photos, onPremisesMailboxes: [users[1]?.id as string] };
+  return { users, photos, onPremisesMailboxes: [users[1]?.id as string, users[30]?.id as string] };
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: parsed JSON answers, asserted field by field
@@ -281,6 +281,14 @@ describe("graph photos", () => {
       code: "MailboxNotHostedInExchangeOnline",
       message: "Mailbox is hosted by an on-premise or non-Exchange server, which is not supported.",
     });
+    // Beta falls back to the photo in Entra ID for an on-premises mailbox.
+    const v1 = await raw(`/v1.0/users/${id(30)}/photo/$value`);
+    expect(v1.json.error.code).toBe("MailboxNotHostedInExchangeOnline");
+    const beta = await raw(`/beta/users/${id(30)}/photo/$value`);
+    expect(beta.status).toBe(200);
+    expect(beta.headers.get("etag")).toBe('"E30"');
+    const betaNone = await raw(`/beta/users/${id(1)}/photo/$value`);
+    expect(betaNone.json.error.code).toBe("ImageNotFound");
     const noToken = await fetch(`${sim.httpsUrl}/v1.0/users/${id(0)}/photo`, { dispatcher } as RequestInit);
     expect(noToken.status).toBe(401);
   });

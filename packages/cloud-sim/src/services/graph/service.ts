@@ -166,14 +166,6 @@ function operationOf(s: string[]): string {
   return "Unknown";
 }
 
-const PHOTO_OPERATIONS = new Set([
-  "GetPhoto",
-  "GetPhotoValue",
-  "ListPhotos",
-  "GetPhotoSize",
-  "GetPhotoSizeValue",
-]);
-
 /**
  * The Microsoft Graph simulator: `/v1.0/users` with the directory's query rules (advanced queries,
  * `$top` 1..999, absolute `@odata.nextLink`), profile photos backed by the "Outlook" photo API (4
