@@ -1,5 +1,6 @@
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
+import { rootCertificates } from "node:tls";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { SSOClient } from "@aws-sdk/client-sso";
@@ -38,6 +39,7 @@ export interface ClientFactoryOptions {
   timeoutMs: number;
   maxRetries: number;
   counters: ClientCounters;
+  ca?: string;
 }
 
 /**
@@ -51,7 +53,7 @@ export class ClientFactory {
     const agent = { keepAlive: true, maxSockets: options.concurrency + 8 };
     this.handler = new NodeHttpHandler({
       httpAgent: new HttpAgent(agent),
-      httpsAgent: new HttpsAgent(agent),
+      httpsAgent: new HttpsAgent(options.ca ? { ...agent, ca: [...rootCertificates, options.ca] } : agent),
       connectionTimeout: Math.min(options.timeoutMs, 10_000),
       requestTimeout: options.timeoutMs,
     });

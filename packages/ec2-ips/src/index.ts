@@ -14,6 +14,8 @@
 export { listEc2Ips } from "./list-ec2-ips.js";
 export { toInstanceRecord } from "./extract.js";
 export { checkEndpoint } from "./clients.js";
+export { resolveAwsSettings, endpointsFromEnvironment } from "./aws-environment.js";
+export type { AwsEnvironmentInput, AwsSettings } from "./aws-environment.js";
 export type {
   AwsCredentials,
   Ec2InstanceRecord,

@@ -85,6 +85,7 @@ class Ec2IpsRun {
     this.homeRegion = options.region ?? "us-east-1";
     this.clients = new ClientFactory({
       endpoints: options.endpoints ?? {},
+      ...(options.ca ? { ca: options.ca } : {}),
       concurrency,
       timeoutMs: options.timeoutMs ?? 20_000,
       maxRetries: options.maxRetries ?? 5,

@@ -135,6 +135,8 @@ export interface ListEc2IpsOptions {
   /** Only instances in these states (the `instance-state-name` filter). */
   states?: readonly string[];
   endpoints?: Ec2IpsEndpoints;
+  /** Extra PEM CA certificate(s) to trust for https endpoints (an emulator's), besides Node's own. */
+  ca?: string;
   /** Most requests in flight at once (default 64). */
   concurrency?: number;
   /** Per-request timeout in ms (default 20,000). */

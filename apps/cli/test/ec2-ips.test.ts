@@ -1,0 +1,286 @@
+import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { type AwsDataset, type Simulator, generateDataset, startSimulator } from "@cloudadmin/cloud-sim";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runCli } from "./helpers.js";
+
+const exec = promisify(execFile);
+const bin = new URL("../bin/cloudadmin.js", import.meta.url).pathname;
+
+/** What `--simulate` generates (scale small, seed 1). */
+const dataset = generateDataset({ scale: "small", seed: 1, services: ["aws"] });
+const aws = dataset.aws as AwsDataset;
+const DENIED = "333333333333";
+const PARTNER = "555555555555";
+
+interface Doc {
+  command: string;
+  items: Array<{
+    accountId: string;
+    region: string;
+    instanceId: string;
+    privateIps: string[];
+    publicIps: string[];
+  }>;
+  errors: Array<{ scope: string; phase: string; code: string; message: string }>;
+  summary: Record<string, number | string>;
+}
+
+/** Instance ids a full org-mode run must list: ACTIVE accounts whose role can be assumed, minus denied regions. */
+function expectedIds(accounts?: string[]): string[] {
+  const ids: string[] = [];
+  for (const a of aws.accounts) {
+    if (a.State !== "ACTIVE" || (a.Id !== aws.managementAccountId && aws.assumeRoleDenied?.includes(a.Id)))
+      continue;
+    if (accounts && !accounts.includes(a.Id)) continue;
+    for (const [region, list] of Object.entries(aws.instances?.[a.Id] ?? {})) {
+      if (aws.regionsDenied?.[a.Id]?.includes(region)) continue;
+      ids.push(...list.map((i) => i.InstanceId));
+    }
+  }
+  return ids.sort();
+}
+
+let sim: Simulator;
+let home: string;
+beforeAll(async () => {
+  sim = await startSimulator({ dataset, services: ["aws"] });
+  home = await mkdtemp(join(tmpdir(), "ec2-ips-cli-"));
+});
+afterAll(async () => {
+  await sim.close();
+  await rm(home, { recursive: true, force: true });
+});
+
+/** Only AWS_* variables, each service through its own AWS_ENDPOINT_URL_<SERVICE>; the generic one leads nowhere. */
+function awsEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const e = sim.environment();
+  return {
+    AWS_ACCESS_KEY_ID: e.AWS_ACCESS_KEY_ID as string,
+    AWS_SECRET_ACCESS_KEY: e.AWS_SECRET_ACCESS_KEY as string,
+    AWS_REGION: "eu-west-1",
+    AWS_ENDPOINT_URL: "http://127.0.0.1:9",
+    AWS_ENDPOINT_URL_EC2: sim.httpUrl,
+    AWS_ENDPOINT_URL_STS: sim.httpUrl,
+    AWS_ENDPOINT_URL_ORGANIZATIONS: sim.httpUrl,
+    AWS_ENDPOINT_URL_SSO: sim.httpUrl,
+    HOME: home,
+    ...extra,
+  };
+}
+
+describe("cloudadmin ec2-ips", () => {
+  it("--simulate -o json lists the ground truth, reports the failed scopes and exits 5", async () => {
+    const r = await runCli(["ec2-ips", "--simulate", "-o", "json"]);
+    expect(r.code).toBe(5);
+    const doc = JSON.parse(r.stdout) as Doc;
+    expect(doc.command).toBe("ec2-ips");
+    expect(doc.items.map((i) => i.instanceId).sort()).toEqual(expectedIds());
+    expect(doc.errors.map((e) => [e.scope, e.phase, e.code]).sort()).toEqual([
+      [DENIED, "assume-role", "AccessDenied"],
+      [`${PARTNER}/eu-central-1`, "describe-instances", "UnauthorizedOperation"],
+    ]);
+    expect(doc.summary).toMatchObject({
+      accounts: 5,
+      accountsSkippedNotActive: 1,
+      accountsFailed: 2,
+      instances: doc.items.length,
+    });
+    expect(r.stderr).toContain(
+      "cloudadmin: ec2-ips: error: AssumeRole denied or failed in 1 account (AccessDenied); DescribeInstances failed in 1 region (UnauthorizedOperation); see errors[] or rerun with -v",
+    );
+    expect(r.stderr).not.toContain(sim.environment().AWS_SECRET_ACCESS_KEY);
+  });
+
+  it("-o csv joins IP lists with ';' and --accounts/--regions/--state narrow the scope", async () => {
+    const prod = "222222222222";
+    const r = await runCli([
+      "-o",
+      "csv",
+      "ec2-ips",
+      "--simulate",
+      "--accounts",
+      prod,
+      "--regions",
+      "eu-west-1",
+      "--state",
+      "stopped",
+    ]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines[0]).toBe(
+      "accountId,accountName,region,instanceId,instanceType,state,name,privateIps,publicIps,ipv6Ips",
+    );
+    const want = (aws.instances?.[prod]?.["eu-west-1"] ?? []).filter((i) => i.State.Name === "stopped");
+    expect(lines).toHaveLength(want.length + 1);
+    const multi = want.find((i) => (i.NetworkInterfaces?.[0]?.PrivateIpAddresses.length ?? 0) > 1);
+    const row = lines.find((l) => multi && l.includes(multi.InstanceId));
+    expect(row).toContain(
+      multi?.NetworkInterfaces?.[0]?.PrivateIpAddresses.map((p) => p.PrivateIpAddress).join(";"),
+    );
+  });
+
+  it("reaches every service through AWS_ENDPOINT_URL_<SERVICE> and the AWS_* credentials alone", async () => {
+    sim.resetStats();
+    const r = await runCli(["ec2-ips", "-o", "json", "--no-progress"], { env: awsEnv() });
+    expect(r.code).toBe(5);
+    expect((JSON.parse(r.stdout) as Doc).items.map((i) => i.instanceId).sort()).toEqual(expectedIds());
+    const ops = sim.stats().byOperation;
+    expect(ops["aws:organizations:ListAccounts"]).toBeGreaterThan(0);
+    expect(ops["aws:sts:GetCallerIdentity"]).toBe(1);
+    expect(ops["aws:sts:AssumeRole"]).toBe(4);
+    expect(ops["aws:ec2:DescribeRegions"]).toBe(4);
+    // The home region comes from AWS_REGION: regional STS and DescribeRegions are called there.
+    expect(
+      sim.requestLog
+        .filter((e) => e.operation === "sts:AssumeRole")
+        .every((e) => e.principal?.endsWith("/eu-west-1")),
+    ).toBe(true);
+  });
+
+  it("refuses plain http to a non-loopback endpoint with exit 3 before any request", async () => {
+    sim.resetStats();
+    const r = await runCli(["ec2-ips", "-o", "json"], {
+      env: awsEnv({ AWS_ENDPOINT_URL_EC2: "http://ec2.example.com" }),
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("AWS_ENDPOINT_URL_EC2");
+    expect(r.stdout).toBe("");
+    expect(sim.stats().total).toBe(0);
+  });
+
+  it("rejects bad flags with exit 2", async () => {
+    expect((await runCli(["ec2-ips", "--simulate", "--accounts", "12"])).code).toBe(2);
+    expect((await runCli(["ec2-ips", "--simulate", "--org", "--sso"])).code).toBe(2);
+    expect((await runCli(["ec2-ips", "--simulate", "--state", "sleeping"])).code).toBe(2);
+  });
+});
+
+describe("cloudadmin ec2-ips --sso", () => {
+  const sso = aws.sso as NonNullable<AwsDataset["sso"]>;
+  const controls = () => sim.service("aws") as unknown as { expireSsoTokenAfter(n: number): void };
+
+  async function ssoHome(expiresAt: string): Promise<void> {
+    await mkdir(join(home, ".aws", "sso", "cache"), { recursive: true });
+    await writeFile(
+      join(home, ".aws", "config"),
+      "[profile corp]\nsso_session = corp\nsso_account_id = 222222222222\nsso_role_name = ReadOnly\nregion = eu-west-1\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\nsso_registration_scopes = sso:account:access\n",
+    );
+    const key = createHash("sha1").update("corp").digest("hex");
+    await writeFile(
+      join(home, ".aws", "sso", "cache", `${key}.json`),
+      JSON.stringify({
+        startUrl: "https://corp.awsapps.com/start",
+        region: "eu-west-1",
+        accessToken: sso.accessToken,
+        expiresAt,
+      }),
+    );
+  }
+
+  function ssoEnv(): Record<string, string> {
+    const e = awsEnv();
+    const { AWS_ACCESS_KEY_ID: _a, AWS_SECRET_ACCESS_KEY: _s, ...rest } = e;
+    return rest;
+  }
+
+  it("reads the token `aws sso login` cached under HOME and lists the user's accounts", async () => {
+    await ssoHome(new Date(Date.now() + 3_600_000).toISOString());
+    sim.resetStats();
+    const r = await runCli(["ec2-ips", "--sso", "--profile", "corp", "-o", "json"], { env: ssoEnv() });
+    expect(r.code).toBe(5);
+    const doc = JSON.parse(r.stdout) as Doc;
+    expect(doc.items.map((i) => i.instanceId).sort()).toEqual(expectedIds(sso.accounts));
+    expect(sim.stats().byOperation["aws:sso:GetRoleCredentials"]).toBe(sso.accounts.length);
+    expect(sim.stats().byOperation["aws:sts:AssumeRole"]).toBeUndefined();
+  });
+
+  it("ends with a clean partial result (exit 5) when the token expires mid-run", async () => {
+    await ssoHome(new Date(Date.now() + 3_600_000).toISOString());
+    controls().expireSsoTokenAfter(2);
+    try {
+      const r = await runCli(["ec2-ips", "--sso", "--profile", "corp", "-o", "json", "--concurrency", "1"], {
+        env: ssoEnv(),
+      });
+      expect(r.code).toBe(5);
+      const doc = JSON.parse(r.stdout) as Doc;
+      const read = new Set(doc.items.map((i) => i.accountId));
+      expect(read.size).toBe(1);
+      const expired = doc.errors.filter((e) => e.phase === "get-role-credentials");
+      expect(expired).toHaveLength(sso.accounts.length - 1);
+      expect(
+        expired.every((e) => e.code === "UnauthorizedException" && e.message.includes("aws sso login")),
+      ).toBe(true);
+    } finally {
+      controls().expireSsoTokenAfter(Number.POSITIVE_INFINITY);
+    }
+  });
+
+  it("exits 3 when the cached token has already expired, before any request", async () => {
+    await ssoHome("2020-01-01T00:00:00Z");
+    sim.resetStats();
+    const r = await runCli(["ec2-ips", "--sso", "--profile", "corp"], { env: ssoEnv() });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("aws sso login --profile corp");
+    expect(sim.stats().total).toBe(0);
+  });
+});
+
+describe("the built cloudadmin binary", () => {
+  it("reaches the simulator for every call (Organizations, STS, EC2) configured only through AWS_* variables", async () => {
+    sim.resetStats();
+    const env = { PATH: process.env.PATH ?? "", ...awsEnv() };
+    const r = await exec(process.execPath, [bin, "ec2-ips", "-o", "ndjson", "--no-progress"], { env }).catch(
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    expect((r as { code?: number }).code).toBe(5);
+    const ids = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { instanceId: string }).instanceId);
+    expect(ids.sort()).toEqual(expectedIds());
+    const stats = sim.stats();
+    expect(stats.byStatus["404"]).toBeUndefined();
+    expect(Object.keys(stats.byOperation).sort()).toEqual([
+      "aws:ec2:DescribeInstances",
+      "aws:ec2:DescribeRegions",
+      "aws:organizations:ListAccounts",
+      "aws:sts:AssumeRole",
+      "aws:sts:GetCallerIdentity",
+    ]);
+    expect(r.stderr).not.toContain("NodeVersionSupportWarning");
+  });
+
+  it("reaches the SSO portal through AWS_ENDPOINT_URL_SSO with the token cache under HOME", async () => {
+    await mkdir(join(home, ".aws", "sso", "cache"), { recursive: true });
+    await writeFile(
+      join(home, ".aws", "config"),
+      "[profile legacy]\nsso_start_url = https://legacy.awsapps.com/start\nsso_region = eu-west-1\nsso_account_id = 222222222222\nsso_role_name = ReadOnly\n",
+    );
+    const key = createHash("sha1").update("https://legacy.awsapps.com/start").digest("hex");
+    await writeFile(
+      join(home, ".aws", "sso", "cache", `${key}.json`),
+      JSON.stringify({
+        accessToken: aws.sso?.accessToken,
+        expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+      }),
+    );
+    sim.resetStats();
+    const { AWS_ACCESS_KEY_ID: _a, AWS_SECRET_ACCESS_KEY: _s, ...rest } = awsEnv({ AWS_PROFILE: "legacy" });
+    const r = await exec(process.execPath, [bin, "ec2-ips", "--sso", "-o", "json", "--no-progress"], {
+      env: { PATH: process.env.PATH ?? "", ...rest },
+    }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    expect((r as { code?: number }).code).toBe(5);
+    expect((JSON.parse(r.stdout) as Doc).items.map((i) => i.instanceId).sort()).toEqual(
+      expectedIds(aws.sso?.accounts),
+    );
+    const ops = sim.stats().byOperation;
+    expect(ops["aws:sso:ListAccounts"]).toBe(1);
+    expect(ops["aws:sso:GetRoleCredentials"]).toBe(aws.sso?.accounts.length);
+    expect(sim.stats().byStatus["404"]).toBeUndefined();
+  });
+});
