@@ -316,6 +316,25 @@ describe("syncUserPhotos", () => {
     expect([...full.values()].filter((i) => i.status === "saved")).toHaveLength(19);
   });
 
+  it("follows empty pages that still carry a nextLink", async () => {
+    const users: FixtureUser[] = Array.from({ length: 30 }, (_, i) => ({
+      i,
+      employeeId: `P${i}`,
+      photo: null,
+    }));
+    const { sim, outDir } = await setup(users);
+    sim.setFaults({ emptyPageRate: 0.6 });
+    const listed: number[] = [];
+    const items = await run(
+      options(sim, { outDir, onProgress: (e) => e.type === "users-listed" && listed.push(e.listed) }),
+    );
+    expect(items.size).toBe(30);
+    expect(listed.at(-1)).toBe(30);
+    // 30 users fit on one page: every other page was an empty one with a nextLink.
+    expect(listed.length).toBeGreaterThan(1);
+    expect(sim.stats().byOperation["graph:ListUsers"]).toBe(listed.length);
+  });
+
   it("keeps its state in blob metadata when writing only to a container", async () => {
     const users: FixtureUser[] = Array.from({ length: 5 }, (_, i) => ({
       i,
