@@ -323,7 +323,7 @@ describe("syncUserPhotos", () => {
       photo: null,
     }));
     const { sim, outDir } = await setup(users);
-    sim.setFaults({ emptyPageRate: 0.6 });
+    sim.setFaults({ emptyPageRate: 0.95 });
     const listed: number[] = [];
     const items = await run(
       options(sim, { outDir, onProgress: (e) => e.type === "users-listed" && listed.push(e.listed) }),
