@@ -141,7 +141,10 @@ export class QuotaPacer {
   ): void {
     this.inFlight.delete(ticket);
     const now = this.timer.now();
-    const waits = [reading?.resetsAfterMs, retryAfterMs].filter((x): x is number => x !== undefined);
+    // A spent quota waits for its reset; a 429 with quota left (a front end shedding load) waits
+    // only what Retry-After says, or the documented 1-5 s back-off.
+    const quotaWait = reading && reading.remaining <= 0 ? reading.resetsAfterMs : undefined;
+    const waits = [quotaWait, retryAfterMs].filter((x): x is number => x !== undefined);
     const wait = waits.length > 0 ? Math.max(...waits) : 1000 * (1 + Math.floor(random() * 5));
     this.epoch++;
     this.available = 0;
