@@ -355,25 +355,23 @@ export function startLeak(options: StartLeakOptions): LeakRun {
         }
         size = Math.min(blockBytes, Math.ceil(remaining / fill / pageSize) * pageSize);
       }
-      let block: Uint8Array;
-      try {
-        block = allocate(size);
-      } catch (error) {
-        if (!(error instanceof RangeError)) throw error;
+      // The generator never holds a block in a local: a suspended generator keeps its locals
+      // alive, which would keep the last block resident after release().
+      const failure = allocateBlock(size);
+      if (failure !== null) {
         stopReason = "allocation-failed";
         yield sample(
           "allocation-failed",
-          `${error.name}: ${error.message} (block ${blockCount + 1}, ${size} bytes)`,
+          `${failure.name}: ${failure.message} (block ${blockCount + 1}, ${size} bytes)`,
         );
         if (options.onAllocationFailure === "exit") return;
         break;
       }
-      blocks.push(block);
       blockCount += 1;
       allocatedBytes += size;
       yield sample("allocated");
       const pages = size === blockBytes ? touchPagesPerBlock : Math.round(Math.ceil(size / pageSize) * fill);
-      touchedBytes += touch(block, pages, pageSize, populate, hugePageBytes ?? 0);
+      touchedBytes += touchLastBlock(pages);
       yield sample("touched");
     }
 
@@ -388,6 +386,7 @@ export function startLeak(options: StartLeakOptions): LeakRun {
       if (!signal?.aborted) {
         if (options.afterHold !== "release") return;
         release();
+        await settleAfterRelease(signal);
         released = true;
         yield sample("released");
       }
@@ -396,6 +395,21 @@ export function startLeak(options: StartLeakOptions): LeakRun {
       await sleep(interval ?? Number.POSITIVE_INFINITY, signal);
       if (interval !== undefined && !signal?.aborted) yield sample(released ? "released" : "holding");
     }
+  }
+
+  function allocateBlock(size: number): RangeError | null {
+    try {
+      blocks.push(allocate(size));
+      return null;
+    } catch (error) {
+      if (error instanceof RangeError) return error;
+      throw error;
+    }
+  }
+
+  function touchLastBlock(pages: number): number {
+    const block = blocks[blocks.length - 1];
+    return block === undefined ? 0 : touch(block, pages, pageSize, populate, hugePageBytes ?? 0);
   }
 
   function release(): void {
@@ -459,6 +473,20 @@ function collectGarbage(): void {
     if (typeof gc === "function") gc();
   } catch {
     // Without a GC the memory is still freed, later.
+  }
+}
+
+/**
+ * V8 frees collected array buffers on a background sweeper, tens of milliseconds after the GC; the
+ * `released` sample waits (up to a second) until RSS stops falling so that it shows the drop.
+ */
+async function settleAfterRelease(signal: AbortSignal | undefined): Promise<void> {
+  let last = process.memoryUsage.rss();
+  for (let i = 0, steady = 0; i < 100 && steady < 3 && !signal?.aborted; i++) {
+    await sleep(10, signal);
+    const now = process.memoryUsage.rss();
+    steady = Math.abs(now - last) < 2 ** 20 ? steady + 1 : 0;
+    last = now;
   }
 }
 

@@ -82,4 +82,24 @@ describe("resident memory after touching (read from /proc/<pid>/status)", () => 
       );
     }, 120_000);
   }
+
+  it("release() gives the memory back (RSS falls by what was touched)", async () => {
+    const options = {
+      blockBytes,
+      fill: 1,
+      maxBytes: 256 * MiB,
+      holdMs: 1,
+      afterHold: "release",
+      pause: true,
+    };
+    const child = spawn(process.execPath, [CHILD, JSON.stringify(options)]);
+    children.push(child);
+    await waitForPhase(child, "start");
+    child.stdin.write("go\n");
+    await waitForPhase(child, "holding");
+    const held = vmRss(child.pid!);
+    await waitForPhase(child, "released");
+    const freed = held - vmRss(child.pid!);
+    expect(Math.abs(freed - 256 * MiB), `freed ${freed} bytes`).toBeLessThanOrEqual(0.02 * 256 * MiB);
+  }, 120_000);
 });
