@@ -219,6 +219,22 @@ describe("graph /users", () => {
     expect(seen[0]?.accountEnabled).toBeUndefined();
   });
 
+  it("serves empty pages with a nextLink when asked, never twice in a row", async () => {
+    sim.setFaults({ emptyPageRate: 1 });
+    try {
+      const first = await client.api("/users").top(100).get();
+      expect(first.value).toEqual([]);
+      const seen: unknown[] = [];
+      await new PageIterator(client, first, (u: unknown) => {
+        seen.push(u);
+        return true;
+      }).iterate();
+      expect(seen).toHaveLength(250);
+    } finally {
+      sim.setFaults({ emptyPageRate: 0 });
+    }
+  });
+
   it("filters on a directory extension attribute and returns the default property set without $select", async () => {
     const res = await raw(`/v1.0/users?$filter=${EXT} eq 'EN4'`);
     expect(res.json.value).toHaveLength(1);

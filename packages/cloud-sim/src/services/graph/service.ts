@@ -481,9 +481,10 @@ export class GraphSimService implements SimService {
     if (throttled) return throttled;
 
     let offset = 0;
+    let afterEmpty = false;
     const skiptoken = query.get("$skiptoken");
     if (skiptoken !== null) {
-      const decoded = /^sim1\.(\d+)$/.exec(Buffer.from(skiptoken, "base64url").toString("utf8"));
+      const decoded = /^sim1\.(\d+)(\.e)?$/.exec(Buffer.from(skiptoken, "base64url").toString("utf8"));
       if (!decoded) {
         return this.error(
           400,
@@ -492,6 +493,7 @@ export class GraphSimService implements SimService {
         );
       }
       offset = Number(decoded[1]);
+      afterEmpty = decoded[2] !== undefined;
     }
     let rows = filter ? this.users.filter((u) => matchesFilter(filter, u)) : this.users;
     if (search !== null) {
@@ -514,8 +516,12 @@ export class GraphSimService implements SimService {
         return x < y ? -sign : x > y ? sign : 0;
       });
     }
+    // An empty page with a nextLink happens (eventual consistency); never twice in a row at one offset.
     const emptyPage =
-      ctx.faults.emptyPageRate > 0 && offset < rows.length && ctx.rng.chance(ctx.faults.emptyPageRate);
+      !afterEmpty &&
+      ctx.faults.emptyPageRate > 0 &&
+      offset < rows.length &&
+      ctx.rng.chance(ctx.faults.emptyPageRate);
     const page = emptyPage ? [] : rows.slice(offset, offset + top);
     const nextOffset = emptyPage ? offset : offset + page.length;
     const origin = owner.origin;
@@ -527,7 +533,10 @@ export class GraphSimService implements SimService {
     if (nextOffset < rows.length) {
       const params = new URLSearchParams();
       for (const [k, v] of query) if (k !== "$skiptoken") params.append(k, v);
-      params.set("$skiptoken", Buffer.from(`sim1.${nextOffset}`).toString("base64url"));
+      params.set(
+        "$skiptoken",
+        Buffer.from(`sim1.${nextOffset}${emptyPage ? ".e" : ""}`).toString("base64url"),
+      );
       body["@odata.nextLink"] =
         `${origin}/${version}/users?${params.toString().replace(/%24/g, "$").replace(/\+/g, "%20")}`;
     }
