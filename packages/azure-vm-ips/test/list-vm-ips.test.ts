@@ -196,6 +196,59 @@ describe("listVmIps against the Resource Graph simulator (real SDK, HTTPS)", () 
   });
 });
 
+describe("listVmIps: a query Resource Graph rejects", () => {
+  it("reports InvalidQuery with ARG's own details, once per scope, without retrying", async () => {
+    // A Resource Graph that does not know one of the query's functions answers as ARG does.
+    const strict: SimService = {
+      name: "arg-strict",
+      classify: (req) =>
+        req.url.pathname.toLowerCase().endsWith("/microsoft.resourcegraph/resources")
+          ? { operation: "Resources" }
+          : null,
+      handle: () => ({
+        status: 400,
+        headers: { "x-ms-user-quota-remaining": "14", "x-ms-user-quota-resets-after": "00:00:05" },
+        body: {
+          error: {
+            code: "BadRequest",
+            message:
+              "Please provide below info when asking for support: timestamp = 2026-11-28T01:00:00Z, correlationId = 1.",
+            details: [
+              {
+                code: "InvalidQuery",
+                message:
+                  "Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error before retrying.",
+              },
+              { code: "UnknownFunction", message: "Unknown function: 'bag_pack'." },
+            ],
+          },
+        },
+      }),
+      faultResponse: () => ({ status: 500 }),
+    };
+    const sim = await startSimulator({ dataset: {}, services: [], customServices: [strict] });
+    try {
+      const errors: CloudAdminError[] = [];
+      const records = await collect(opts(sim, "strict", { onError: (e) => errors.push(e) }));
+      expect(records).toEqual([]);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({
+        code: "ERR_REMOTE",
+        status: 400,
+        remoteCode: "InvalidQuery",
+        scope: "tenant",
+      });
+      expect(errors[0]?.message).toBe(
+        "Resource Graph rejected the query for tenant: InvalidQuery: Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error before retrying.; UnknownFunction: Unknown function: 'bag_pack'.",
+      );
+      expect(sim.stats().total).toBe(1);
+      await expect(collect(opts(sim, "strict"))).rejects.toThrow(/Unknown function: 'bag_pack'/);
+    } finally {
+      await sim.close();
+    }
+  });
+});
+
 describe("listVmIps: IDs whose casing differs between VM, NIC and public IP records", () => {
   it("joins them case-insensitively and keeps NIC and IP configuration order", async () => {
     const azure: AzureDataset = {
