@@ -92,3 +92,37 @@ describe("QuotaPacer", () => {
     expect(again).toBe(true);
   });
 });
+
+describe("QuotaPacer and requests still in flight", () => {
+  it("opens the next window only when the old window's requests are answered (or a window later)", async () => {
+    const timer = fakeTimer();
+    const pacer = new QuotaPacer(timer, 0);
+    const probe = await pacer.acquire();
+    pacer.observe(probe, { remaining: 1, resetsAfterMs: 2000 });
+    const slow = await pacer.acquire();
+    let next = false;
+    const waiting = pacer.acquire().then(() => {
+      next = true;
+    });
+    await timer.advance(2000);
+    expect(next).toBe(false);
+    pacer.observe(slow, { remaining: 0, resetsAfterMs: 1000 });
+    await waiting;
+    expect(next).toBe(true);
+
+    // A request that never answers holds the next window back by one window only.
+    const hung = new QuotaPacer(timer, 0);
+    const h1 = await hung.acquire();
+    hung.observe(h1, { remaining: 1, resetsAfterMs: 2000 });
+    await hung.acquire();
+    let later = false;
+    const w = hung.acquire().then(() => {
+      later = true;
+    });
+    await timer.advance(2000);
+    expect(later).toBe(false);
+    await timer.advance(2000);
+    await w;
+    expect(later).toBe(true);
+  });
+});

@@ -46,6 +46,8 @@ export class QuotaPacer {
   /** Latest time a request surely still lands in the current window. */
   private sendUntil: number | undefined;
   private inFlight = new Set<Ticket>();
+  /** Longest resets-after seen: the window's length, about. */
+  private windowMs = 1000;
   /** Whether any answer has told us the quota yet. */
   private calibrated = false;
   private waiters: Array<() => void> = [];
@@ -81,7 +83,17 @@ export class QuotaPacer {
     for (;;) {
       signal?.throwIfAborted();
       const now = this.timer.now();
-      if (this.windowEnd !== undefined && now >= this.windowEnd) {
+      // A new window may begin only when the old one has ended and every request sent in it has
+      // been answered: a request still on its way (a starved client, a slow connection) would
+      // otherwise land in the new window and overrun it. A request that hangs holds it back at most
+      // one window more.
+      let pending = 0;
+      for (const t of this.inFlight) if (t.epoch === this.epoch) pending++;
+      if (
+        this.windowEnd !== undefined &&
+        now >= this.windowEnd &&
+        (pending === 0 || now >= this.windowEnd + this.windowMs)
+      ) {
         this.epoch++;
         this.available = this.limit;
         this.windowEnd = undefined;
@@ -96,9 +108,16 @@ export class QuotaPacer {
         return ticket;
       }
       const started = now;
-      if (this.windowEnd !== undefined) {
-        // Wake at the window's end, or earlier when an answer moves it.
-        await Promise.race([this.timer.sleep(this.windowEnd - now, signal), this.changed(signal)]);
+      // Wake at the window's end (or when a request of the old window has hung for a window more),
+      // or earlier when an answer changes what we know.
+      const wakeAt =
+        this.windowEnd === undefined
+          ? undefined
+          : now < this.windowEnd
+            ? this.windowEnd
+            : this.windowEnd + this.windowMs;
+      if (wakeAt !== undefined && wakeAt > now) {
+        await Promise.race([this.timer.sleep(wakeAt - now, signal), this.changed(signal)]);
       } else await this.changed(signal);
       this.waitedMs += this.timer.now() - started;
     }
@@ -114,6 +133,7 @@ export class QuotaPacer {
     } else if (ticket.epoch === this.epoch) {
       this.lastRemaining = reading.remaining;
       this.limit = Math.max(this.limit, reading.remaining + 1);
+      this.windowMs = Math.max(this.windowMs, reading.resetsAfterMs);
       // The service counted the request between sentAt and now, and rounds resets-after up to
       // whole seconds: the window ends in (sentAt + resetsAfter - 1 s, now + resetsAfter].
       const end = this.timer.now() + reading.resetsAfterMs + this.marginMs;
