@@ -310,7 +310,7 @@ describe("graph photos", () => {
   });
 
   it("allows 4 concurrent photo requests per app and refuses more with 429 and Retry-After", async () => {
-    sim.setFaults({ slowRate: 1, slowMs: 300, services: ["graph"], operations: ["GetPhotoValue"] });
+    sim.setFaults({ slowRate: 1, slowMs: 1500, services: ["graph"], operations: ["GetPhotoValue"] });
     try {
       const results = await Promise.all(
         Array.from({ length: 6 }, () => raw(`/v1.0/users/${id(0)}/photo/$value`)),
