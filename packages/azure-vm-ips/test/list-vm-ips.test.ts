@@ -47,7 +47,13 @@ function withoutMissing(expected: Map<string, ExpectedVm>): Map<string, VmIpReco
 }
 
 function opts(sim: Simulator, token: string, extra: Partial<ListVmIpsOptions> = {}): ListVmIpsOptions {
-  return { credential: new StaticTokenCredential(token), endpoint: sim.httpsUrl, ca: sim.ca, ...extra };
+  // Tokens are registered as secrets (and redacted from messages): keep them unlike any scope label.
+  return {
+    credential: new StaticTokenCredential(`test-token-${token}`),
+    endpoint: sim.httpsUrl,
+    ca: sim.ca,
+    ...extra,
+  };
 }
 
 /** Records every request body the real SDK sends, without answering (the ARG service does). */
@@ -386,7 +392,7 @@ describe("listVmIps: scale, batching and throttling", () => {
     const sim = await startSimulator({ dataset: { azure }, services: ["arg"] });
     try {
       // Another tool of the same principal spends the window first.
-      const other = new ResourceGraphClient(new StaticTokenCredential("shared-principal"), {
+      const other = new ResourceGraphClient(new StaticTokenCredential("test-token-shared-principal"), {
         endpoint: sim.httpsUrl,
         tlsOptions: { ca: sim.ca },
       });
