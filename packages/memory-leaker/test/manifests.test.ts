@@ -91,6 +91,14 @@ describe("deploy/kubernetes/leak-memory manifests", () => {
     ]);
   });
 
+  it("the validator rejects a broken pod (so the checks below mean something)", () => {
+    const broken = {
+      metadata: { name: "x" },
+      spec: { restartPolicy: "Sometimes", containers: [{ image: "i" }] },
+    };
+    expect(() => new Pod(broken as never).validate()).toThrow(/restartPolicy|name/);
+  });
+
   for (const file of files) {
     it(`${file} validates against the Kubernetes schemas (kubernetes-models)`, () => {
       const docs = load(file);
@@ -102,8 +110,8 @@ describe("deploy/kubernetes/leak-memory manifests", () => {
         if (doc.kind !== "Namespace") expect(doc.metadata.namespace).toBe("leak-demo");
         if (doc.kind !== "Pod" && doc.kind !== "Deployment") continue;
         const spec = podSpec(doc);
-        // Non-root, as the image is built (uid 10001), and locked down.
-        expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
+        // Non-root, as the image is built (uid 65532), and locked down.
+        expect(spec.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 65532 });
         for (const container of spec.containers) {
           expect(container.image).toBe("cloudadmin:dev");
           expect(container.args[0]).toBe("leak-memory");
