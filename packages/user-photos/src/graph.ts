@@ -1,7 +1,6 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { AuthError, ConfigError, RemoteError, ThrottledError } from "@cloudadmin/errors";
 import {
-  AuthenticationHandler,
   Client,
   type Context,
   type Middleware,
@@ -39,6 +38,8 @@ export interface GraphConnectionOptions {
 
 export interface GraphConnection {
   client: Client;
+  /** `https://graph.microsoft.com/`: the root the client's relative paths start from. */
+  baseUrl: string;
   close(): Promise<void>;
 }
 
@@ -103,7 +104,42 @@ class FetchMiddleware implements Middleware {
   }
 }
 
-/** A Graph client over the caller's credential and endpoint (https only: the SDK sends tokens only there). */
+/** Loopback hosts, where plain http is allowed for emulators (SPEC section 3). */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "");
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Adds the bearer token to requests for the configured Graph origin, and to no other. Replaces the
+ * SDK's AuthenticationHandler, which drops the token on plain http even for a loopback emulator.
+ */
+class BearerMiddleware implements Middleware {
+  private next: Middleware | undefined;
+  constructor(
+    private readonly origin: string,
+    private readonly getToken: () => Promise<string>,
+  ) {}
+  setNext(next: Middleware): void {
+    this.next = next;
+  }
+  async execute(context: Context): Promise<void> {
+    if (new URL(context.request as string).origin === this.origin) {
+      const token = await this.getToken();
+      context.options ??= {};
+      const options = context.options;
+      if (options.headers instanceof Headers) options.headers.set("Authorization", `Bearer ${token}`);
+      else
+        options.headers = {
+          ...(options.headers as Record<string, string> | undefined),
+          Authorization: `Bearer ${token}`,
+        };
+    }
+    await this.next?.execute(context);
+  }
+}
+
+/** A Graph client over the caller's credential and endpoint (https, or http on loopback for emulators). */
 export function connectGraph(options: GraphConnectionOptions): GraphConnection {
   let base: URL;
   try {
@@ -114,9 +150,9 @@ export function connectGraph(options: GraphConnectionOptions): GraphConnection {
       { cause },
     );
   }
-  if (base.protocol !== "https:") {
+  if (base.protocol !== "https:" && !(base.protocol === "http:" && isLoopback(base.hostname))) {
     throw new ConfigError(
-      `the Graph endpoint must be https (${base.origin} is not): the Graph SDK sends the token only over https; trust a private CA with NODE_EXTRA_CA_CERTS or the ca option`,
+      `the Graph endpoint must be https, or http on a loopback address for an emulator (not ${base.origin}); trust a private CA with NODE_EXTRA_CA_CERTS or the ca option`,
     );
   }
   const scopes = options.scopes ?? [
@@ -152,7 +188,7 @@ export function connectGraph(options: GraphConnectionOptions): GraphConnection {
       return token.token;
     },
   };
-  const auth = new AuthenticationHandler(authProvider);
+  const auth = new BearerMiddleware(base.origin, authProvider.getAccessToken);
   const retry = new RetryMiddleware(options.maxRetries, options.signal, options.onRetry);
   const redirect = new RedirectHandler();
   const telemetry = new TelemetryHandler();
@@ -170,6 +206,7 @@ export function connectGraph(options: GraphConnectionOptions): GraphConnection {
   });
   return {
     client,
+    baseUrl,
     close: async () => {
       await agent?.close();
     },

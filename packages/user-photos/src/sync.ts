@@ -263,6 +263,7 @@ export async function* syncUserPhotos(options: SyncUserPhotosOptions): AsyncGene
     // 1. Every user, all pages, before any photo: two users sharing a key can sit on different pages.
     const users = await listUsers(graph.client, {
       keyAttribute,
+      baseUrl: graph.baseUrl,
       filter: options.filter ?? `accountEnabled eq true and ${keyAttribute} ne null`,
       signal,
       onPage: (listed, done) => emit({ type: "users-listed", listed, done }),

@@ -19,6 +19,8 @@ export async function listUsers(
   options: {
     keyAttribute: string;
     filter: string;
+    /** The client's base URL (`https://graph.microsoft.com/`), to make same-origin nextLinks relative. */
+    baseUrl: string;
     signal?: AbortSignal | undefined;
     onPage(listed: number, done: boolean): void;
   },
@@ -62,10 +64,21 @@ export async function listUsers(
       seen.add(id);
       users.push({ id, userPrincipalName: String(u.userPrincipalName ?? ""), keyValue: u[keyAttribute] });
     }
-    next = page["@odata.nextLink"];
+    next = relativeTo(page["@odata.nextLink"], options.baseUrl);
     options.onPage(users.length, !next);
   }
   return users;
+}
+
+/**
+ * The SDK only parses `https://` links (an `http://` nextLink from a loopback emulator would be
+ * appended to the path): a link on the client's own origin is handed back relative to the version.
+ */
+function relativeTo(link: string | undefined, baseUrl: string): string | undefined {
+  if (!link) return undefined;
+  const base = baseUrl.replace(/\/+$/, "");
+  if (!link.startsWith(`${base}/`)) return link;
+  return link.slice(base.length).replace(/^\/(v1\.0|beta)(?=\/)/, "");
 }
 
 export interface Rejected {

@@ -335,6 +335,22 @@ describe("syncUserPhotos", () => {
     expect(sim.stats().byOperation["graph:ListUsers"]).toBe(listed.length);
   });
 
+  it("talks plain http to a loopback emulator, token and nextLinks included", async () => {
+    const users: FixtureUser[] = Array.from({ length: 20 }, (_, i) => ({
+      i,
+      employeeId: `H${i}`,
+      photo: photo(i),
+    }));
+    const { sim, outDir } = await setup(users);
+    sim.setFaults({ emptyPageRate: 0.95 });
+    const items = await run({ credential: fixedToken(), endpoint: sim.httpUrl, outDir });
+    expect([...items.values()].filter((i) => i.status === "saved")).toHaveLength(20);
+    const log = sim.requestLog;
+    expect(log.every((r) => !r.secure && r.status === 200)).toBe(true);
+    expect(log.filter((r) => r.operation === "ListUsers").length).toBeGreaterThan(1);
+    expect(log.every((r) => r.principal !== undefined)).toBe(true);
+  });
+
   it("keeps its state in blob metadata when writing only to a container", async () => {
     const users: FixtureUser[] = Array.from({ length: 5 }, (_, i) => ({
       i,
@@ -510,7 +526,7 @@ describe("syncUserPhotos", () => {
         // nothing
       }
     };
-    await expect(take(options(sim, { outDir, endpoint: sim.httpUrl }))).rejects.toMatchObject({
+    await expect(take(options(sim, { outDir, endpoint: "http://graph.example.com" }))).rejects.toMatchObject({
       code: "ERR_CONFIG",
     });
     await expect(
