@@ -57,7 +57,7 @@ export type UserPhotosProgress =
 export interface SyncUserPhotosOptions {
   /** Graph credential (app-only, needs User.Read.All). */
   credential: TokenCredential;
-  /** Graph root, default `https://graph.microsoft.com`; https only. */
+  /** Graph root, default `https://graph.microsoft.com`; https, or http on a loopback address (emulators). */
   endpoint?: string;
   /** Token scopes (default `<graph root>/.default`). */
   scopes?: string[];
