@@ -1,4 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
+import { Worker } from "node:worker_threads";
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
 import { StaticTokenCredential } from "@cloudadmin/auth";
 import {
@@ -9,15 +10,18 @@ import {
   type VmIpScope,
   buildVmIpQuery,
 } from "@cloudadmin/azure-vm-ips";
-import { type Simulator, startSimulator } from "@cloudadmin/cloud-sim";
+import { type SimStats, createRng, startSimulator } from "@cloudadmin/cloud-sim";
 // The dataset generator and ground truth live with the ARG simulator; cloud-sim's index does not
 // export them yet, so they are imported from its build output.
 import {
   type AzureDataset,
+  type AzureGenerateOptions,
   expectedVmInventory,
+  generateAzureDataset,
 } from "../../../packages/cloud-sim/dist/services/arg/index.js";
 import { benchResult, measureRequestRate, timed } from "../measure.js";
 import type { BenchContext, BenchResult } from "../scenario.js";
+import type { ArgSimRequest, ArgSimWorkerData } from "./arg-sim-worker.js";
 
 /** SPEC section 8: 150 ms + 0.01 ms per row; 15 queries per 5 s per principal. */
 export const ARG_LATENCY = { baseMs: 150, perUnitMs: 0.01 };
@@ -25,8 +29,9 @@ export const QUOTA = { limit: 15, windowMs: 5000 };
 
 export interface ArgScenarioSpec {
   name: string;
-  azure: AzureDataset;
-  scope: VmIpScope;
+  seed: number;
+  dataset: AzureGenerateOptions;
+  scope: (azure: AzureDataset) => VmIpScope;
   /** Baseline pages actually run (the rest extrapolated per page); undefined = all. */
   baselinePages?: number;
 }
@@ -69,13 +74,51 @@ async function calibrate(azure: AzureDataset): Promise<number> {
   }
 }
 
+/** The simulator running in a worker thread (see arg-sim-worker.ts). */
+interface RemoteSim {
+  httpsUrl: string;
+  ca: string;
+  stats(): Promise<SimStats>;
+  resetStats(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function startSimWorker(data: ArgSimWorkerData): Promise<RemoteSim> {
+  const worker = new Worker(new URL("./arg-sim-worker.js", import.meta.url), { workerData: data });
+  let next = 0;
+  const pending = new Map<number, (msg: { stats?: SimStats }) => void>();
+  const ready = await new Promise<{ httpsUrl: string; ca: string }>((resolve, reject) => {
+    worker.once("error", reject);
+    worker.once("message", resolve);
+  });
+  worker.on("message", (msg: { id: number; stats?: SimStats }) => pending.get(msg.id)?.(msg));
+  const call = (op: ArgSimRequest["op"]) =>
+    new Promise<{ stats?: SimStats }>((resolve) => {
+      const id = next++;
+      pending.set(id, resolve);
+      worker.postMessage({ id, op } satisfies ArgSimRequest);
+    });
+  return {
+    httpsUrl: ready.httpsUrl,
+    ca: ready.ca,
+    stats: async () => (await call("stats")).stats as SimStats,
+    resetStats: async () => {
+      await call("resetStats");
+    },
+    close: async () => {
+      await call("close");
+      await worker.terminate();
+    },
+  };
+}
+
 /**
  * What `Search-AzGraph -First 1000` (and the original C# function) did with the same SDK: one
  * request at a time, following `$skipToken`. It has no pacing; on a 429 (which carries no
  * Retry-After, so the SDK itself gives up) it waits what `x-ms-user-quota-resets-after` says and
  * repeats the page, as a user re-running the cmdlet would.
  */
-async function baseline(sim: Simulator, scope: VmIpScope, maxPages: number | undefined, signal: AbortSignal) {
+async function baseline(sim: RemoteSim, scope: VmIpScope, maxPages: number | undefined, signal: AbortSignal) {
   const client = new ResourceGraphClient(credential("baseline"), {
     endpoint: sim.httpsUrl,
     tlsOptions: { ca: sim.ca },
@@ -123,7 +166,16 @@ async function baseline(sim: Simulator, scope: VmIpScope, maxPages: number | und
 
 /** Runs one ARG scenario: calibration, the job through its library, the bound, the baseline. */
 export async function runArgScenario(ctx: BenchContext, spec: ArgScenarioSpec): Promise<BenchResult> {
-  const { azure, scope } = spec;
+  const workerData: ArgSimWorkerData = {
+    seed: spec.seed,
+    options: spec.dataset,
+    quota: { limit: QUOTA.limit, windowSeconds: QUOTA.windowMs / 1000 },
+    latency: ARG_LATENCY,
+  };
+  // The worker generates the same seeded dataset meanwhile.
+  const starting = startSimWorker(workerData);
+  const azure = generateAzureDataset(createRng(spec.seed).fork("arg"), spec.dataset);
+  const scope = spec.scope(azure);
   const truth = expectedVmInventory(
     azure,
     "subscriptions" in scope ? { subscriptions: scope.subscriptions } : {},
@@ -137,11 +189,7 @@ export async function runArgScenario(ctx: BenchContext, spec: ArgScenarioSpec): 
   const requestRate = await calibrate(azure);
   ctx.log(`calibrated: ${Math.round(requestRate)} requests/s on trivial requests`);
 
-  const sim = await startSimulator({
-    dataset: { azure: { ...azure, quota: { limit: QUOTA.limit, windowSeconds: QUOTA.windowMs / 1000 } } },
-    services: ["arg"],
-    latency: { arg: ARG_LATENCY },
-  });
+  const sim = await starting;
   try {
     // The simulator evaluates a query once per scope and keeps the result for the pages (as ARG's
     // continuation context does); that first evaluation is the simulator's own CPU, not part of
@@ -157,7 +205,7 @@ export async function runArgScenario(ctx: BenchContext, spec: ArgScenarioSpec): 
         break;
     });
     ctx.log(`simulator warm-up (query evaluation): ${Math.round((await warm).ms)} ms`);
-    sim.resetStats();
+    await sim.resetStats();
 
     let last: VmIpProgress | undefined;
     const { ms, value: records } = await timed(async () => {
@@ -176,7 +224,7 @@ export async function runArgScenario(ctx: BenchContext, spec: ArgScenarioSpec): 
       }
       return out;
     });
-    const stats = sim.stats();
+    const stats = await sim.stats();
     let correct = records.length === truth.size;
     for (const r of records) {
       const expected = truth.get(r.vmId.toLowerCase());

@@ -1,5 +1,3 @@
-import { createRng } from "@cloudadmin/cloud-sim";
-import { generateAzureDataset } from "../../../packages/cloud-sim/dist/services/arg/index.js";
 import type { Scenario } from "../scenario.js";
 import { runArgScenario } from "./arg-common.js";
 
@@ -12,18 +10,12 @@ export const scenarios: Scenario[] = [
   {
     name: "arg-small",
     description: "Azure VM IPs of a 300-subscription, 15,000-VM tenant (the original post's < 1 s claim)",
-    run: (ctx) => {
-      const azure = generateAzureDataset(createRng(2).fork("arg"), {
-        subscriptions: 300,
-        armVms: 14_925,
-        classicVms: 75,
-        managementGroups: 6,
-      });
-      return runArgScenario(ctx, {
+    run: (ctx) =>
+      runArgScenario(ctx, {
         name: "arg-small",
-        azure,
-        scope: { subscriptions: azure.subscriptions.map((s) => s.subscriptionId) },
-      });
-    },
+        seed: 2,
+        dataset: { subscriptions: 300, armVms: 14_925, classicVms: 75, managementGroups: 6 },
+        scope: (azure) => ({ subscriptions: azure.subscriptions.map((s) => s.subscriptionId) }),
+      }),
   },
 ];

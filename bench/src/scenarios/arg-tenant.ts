@@ -1,5 +1,3 @@
-import { createRng } from "@cloudadmin/cloud-sim";
-import { generateAzureDataset } from "../../../packages/cloud-sim/dist/services/arg/index.js";
 import type { Scenario } from "../scenario.js";
 import { runArgScenario } from "./arg-common.js";
 
@@ -16,13 +14,9 @@ export const scenarios: Scenario[] = [
     run: (ctx) =>
       runArgScenario(ctx, {
         name: "arg-tenant",
-        azure: generateAzureDataset(createRng(1).fork("arg"), {
-          subscriptions: 500,
-          armVms: 100_000,
-          classicVms: 500,
-          managementGroups: 10,
-        }),
-        scope: { tenant: true },
+        seed: 1,
+        dataset: { subscriptions: 500, armVms: 100_000, classicVms: 500, managementGroups: 10 },
+        scope: () => ({ tenant: true }),
         baselinePages: 45,
       }),
   },

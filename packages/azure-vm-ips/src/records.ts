@@ -12,17 +12,13 @@ export interface VmRow {
   subscriptionName?: string | null;
   vmSize?: string | null;
   powerState?: string | null;
-  nics?: Array<{ id?: string; properties?: { primary?: boolean | string } }> | null;
-  ipConfigs?: Array<{
-    nicId?: string;
-    ipIndex?: number;
-    privateIp?: string;
-    publicIp?: string | null;
+  nicCount?: number | null;
+  nics?: Array<{
+    id?: string;
+    primary?: string | boolean;
+    ips?: Array<{ index?: number; private?: string; public?: string | null }>;
   }> | null;
-  classicSize?: string | null;
-  classicPowerState?: string | null;
-  classicPrivateIp?: string | null;
-  classicPublicIps?: unknown;
+  classic?: { private?: string; public?: unknown } | null;
 }
 
 const text = (v: unknown): string | null => (typeof v === "string" && v.trim() !== "" ? v : null);
@@ -38,96 +34,69 @@ const CLASSIC_POWER: Record<string, string> = {
   stoppeddeallocated: "deallocated",
 };
 
-function powerOf(row: VmRow, classic: boolean): string | null {
-  if (classic) {
-    const p = text(row.classicPowerState);
-    return p === null ? null : (CLASSIC_POWER[p.toLowerCase()] ?? p.toLowerCase());
-  }
-  const code = text(row.powerState);
-  if (code === null) return null;
-  return code.replace(/^PowerState\//i, "").toLowerCase();
+function powerOf(value: unknown, classic: boolean): string | null {
+  const p = text(value);
+  if (p === null) return null;
+  if (classic) return CLASSIC_POWER[p.toLowerCase()] ?? p.toLowerCase();
+  return p.replace(/^PowerState\//i, "").toLowerCase();
 }
 
-/** Turns a query row into the record the user sees, reporting NICs the VM names but ARG does not hold. */
+const isPrimary = (v: unknown) => v === true || (typeof v === "string" && v.toLowerCase() === "true");
+
+/**
+ * Turns a query row into the record the user sees: NICs primary first, then by resource ID; each
+ * NIC's addresses in IP-configuration order. Reports a VM that names more NICs than ARG holds.
+ */
 export function toRecord(row: VmRow, onWarning?: (w: VmIpWarning) => void): VmIpRecord {
   const classic = row.type.toLowerCase() === CLASSIC_VM_TYPE;
-  const base = {
+  const record: VmIpRecord = {
     subscriptionId: row.subscriptionId,
     subscriptionName: text(row.subscriptionName),
     resourceGroup: row.resourceGroup,
     location: row.location,
     vmId: row.id,
     vmName: row.name,
+    vmSize: text(row.vmSize),
+    powerState: powerOf(row.powerState, classic),
+    deploymentModel: classic ? "classic" : "arm",
+    privateIps: [],
+    publicIps: [],
+    networkInterfaces: [],
   };
   if (classic) {
-    const privateIps: string[] = [];
-    pushUnique(privateIps, row.classicPrivateIp);
-    const publicIps: string[] = [];
-    if (Array.isArray(row.classicPublicIps)) for (const ip of row.classicPublicIps) pushUnique(publicIps, ip);
-    return {
-      ...base,
-      vmSize: text(row.classicSize),
-      powerState: powerOf(row, true),
-      deploymentModel: "classic",
-      privateIps,
-      publicIps,
-      networkInterfaces: [],
-    };
+    pushUnique(record.privateIps, row.classic?.private);
+    const pub = row.classic?.public;
+    if (Array.isArray(pub)) for (const ip of pub) pushUnique(record.publicIps, ip);
+    return record;
   }
   if (row.type.toLowerCase() !== ARM_VM_TYPE) throw new TypeError(`unexpected resource type ${row.type}`);
-  // NICs in the VM's own order, the primary one first.
-  const refs = (Array.isArray(row.nics) ? row.nics : []).filter((n) => typeof n?.id === "string");
-  const primary = refs.findIndex((n) => n.properties?.primary === true || n.properties?.primary === "true");
-  const ordered = primary > 0 ? [refs[primary], ...refs.filter((_, i) => i !== primary)] : refs;
-  const byNic = new Map<string, { id: string; configs: NonNullable<VmRow["ipConfigs"]> }>();
-  for (const c of Array.isArray(row.ipConfigs) ? row.ipConfigs : []) {
-    if (typeof c?.nicId !== "string") continue;
-    const key = c.nicId.toLowerCase();
-    const entry = byNic.get(key) ?? { id: c.nicId, configs: [] };
-    entry.configs.push(c);
-    byNic.set(key, entry);
-  }
-  const networkInterfaces: NetworkInterfaceIps[] = [];
-  const toNic = (id: string, configs: NonNullable<VmRow["ipConfigs"]>): NetworkInterfaceIps => {
-    const sorted = [...configs].sort((a, b) => (a.ipIndex ?? 0) - (b.ipIndex ?? 0));
-    const nic: NetworkInterfaceIps = { id, privateIps: [], publicIps: [] };
-    for (const c of sorted) {
-      pushUnique(nic.privateIps, c.privateIp);
-      pushUnique(nic.publicIps, c.publicIp);
+  const nics = (Array.isArray(row.nics) ? row.nics : []).filter((n) => typeof n?.id === "string");
+  nics.sort((a, b) => {
+    const pa = isPrimary(a.primary);
+    if (pa !== isPrimary(b.primary)) return pa ? -1 : 1;
+    const ia = (a.id as string).toLowerCase();
+    const ib = (b.id as string).toLowerCase();
+    return ia < ib ? -1 : ia > ib ? 1 : 0;
+  });
+  for (const n of nics) {
+    const nic: NetworkInterfaceIps = { id: n.id as string, privateIps: [], publicIps: [] };
+    const ips = Array.isArray(n.ips) ? [...n.ips].sort((a, b) => (a.index ?? 0) - (b.index ?? 0)) : [];
+    for (const ip of ips) {
+      pushUnique(nic.privateIps, ip.private);
+      pushUnique(nic.publicIps, ip.public);
+      pushUnique(record.privateIps, ip.private);
+      pushUnique(record.publicIps, ip.public);
     }
-    return nic;
-  };
-  for (const ref of ordered) {
-    const id = ref?.id as string;
-    const found = byNic.get(id.toLowerCase());
-    if (found) {
-      networkInterfaces.push(toNic(found.id, found.configs));
-      byNic.delete(id.toLowerCase());
-    } else {
-      networkInterfaces.push({ id, privateIps: [], publicIps: [] });
-      onWarning?.({
-        kind: "missing-nic",
-        vmId: row.id,
-        nicId: id,
-        message: `VM ${row.name} (${row.id}) names NIC ${id}, which Resource Graph does not hold; its IPs are not listed`,
-      });
-    }
+    record.networkInterfaces.push(nic);
   }
-  // NICs that say they belong to this VM although the VM does not list them (ARG lagging behind).
-  for (const extra of byNic.values()) networkInterfaces.push(toNic(extra.id, extra.configs));
-  const privateIps: string[] = [];
-  const publicIps: string[] = [];
-  for (const nic of networkInterfaces) {
-    for (const ip of nic.privateIps) pushUnique(privateIps, ip);
-    for (const ip of nic.publicIps) pushUnique(publicIps, ip);
+  const named = typeof row.nicCount === "number" ? row.nicCount : 0;
+  if (named > nics.length) {
+    const missing = named - nics.length;
+    onWarning?.({
+      kind: "missing-nic",
+      vmId: row.id,
+      message: `VM ${row.name} (${row.id}) names ${named} NICs but Resource Graph holds ${nics.length}; the IPs of the ${missing} missing NIC${missing === 1 ? "" : "s"} are not listed`,
+    });
   }
-  return {
-    ...base,
-    vmSize: text(row.vmSize),
-    powerState: powerOf(row, false),
-    deploymentModel: "arm",
-    privateIps,
-    publicIps,
-    networkInterfaces,
-  };
+  return record;
 }

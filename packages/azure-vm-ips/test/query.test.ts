@@ -77,6 +77,8 @@ describe("the inventory query", () => {
     expect(query).toContain("publicIpKey = tolower(id)");
     expect(query).not.toMatch(/primary\s*=~/);
     expect(query).toContain("'microsoft.classiccompute/virtualmachines'");
-    expect(buildVmIpQuery({ includeClassic: false })).not.toContain("classiccompute/virtualmachines'");
+    expect(buildVmIpQuery({ includeClassic: false }).split("\n")[1]).toBe(
+      "| where type in~ ('microsoft.compute/virtualmachines')",
+    );
   });
 });

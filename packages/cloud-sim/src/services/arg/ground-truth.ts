@@ -14,7 +14,7 @@ export interface ExpectedVm {
   privateIps: string[];
   publicIps: string[];
   networkInterfaces: Array<{ id: string; privateIps: string[]; publicIps: string[] }>;
-  /** NIC IDs the VM names that the dataset does not hold (the inventory warns about them). */
+  /** NIC IDs the VM names that the dataset does not hold (the inventory warns; they are not listed). */
   missingNics: string[];
 }
 
@@ -37,8 +37,9 @@ const CLASSIC_POWER: Record<string, string> = {
 
 /**
  * The ground truth of the azure-vm-ips job, computed straight from the raw rows with plain maps
- * (no KQL): every ARM VM with each NIC it names (primary first), each NIC's IP configurations in
- * order, and the address of each attached public IP, matched by case-insensitive resource ID;
+ * (no KQL): every ARM VM with each NIC attached to it (primary first, then by resource ID), each
+ * NIC's IP configurations in order, and the address of each attached public IP, matched by
+ * case-insensitive resource ID; NICs the VM names that the dataset lacks in `missingNics`;
  * classic VMs with their inline addresses. Public IPs on NAT gateways or load balancers belong to
  * no VM; a public IP without an address (dynamic, deallocated) adds nothing.
  */
@@ -103,13 +104,17 @@ export function expectedVmInventory(
       const code = str(obj(obj(obj(p.extended).instanceView).powerState).code);
       vm.powerState = code === null ? null : code.replace(/^PowerState\//i, "").toLowerCase();
       const refs = arr(obj(p.networkProfile).networkInterfaces)
-        .map(obj)
-        .filter((n) => str(n.id) !== null);
-      const primary = refs.findIndex((n) => obj(n.properties).primary === true);
-      const ordered = primary > 0 ? [refs[primary] as Props, ...refs.filter((_, i) => i !== primary)] : refs;
-      const attached = nicsOfVm.get(r.id.toLowerCase()) ?? [];
-      const seen = new Set<string>();
-      const nicEntry = (nic: ArgResource) => {
+        .map((n) => str(obj(n).id))
+        .filter((id): id is string => id !== null);
+      // The NICs that say they belong to this VM: primary first, then by resource ID.
+      const attached = [...(nicsOfVm.get(r.id.toLowerCase()) ?? [])].sort((a, b) => {
+        const pa = a.properties.primary === true;
+        if (pa !== (b.properties.primary === true)) return pa ? -1 : 1;
+        const ia = a.id.toLowerCase();
+        const ib = b.id.toLowerCase();
+        return ia < ib ? -1 : ia > ib ? 1 : 0;
+      });
+      for (const nic of attached) {
         const entry = { id: nic.id, privateIps: [] as string[], publicIps: [] as string[] };
         for (const c of arr(nic.properties.ipConfigurations).slice(0, 400).map(obj)) {
           const cp = obj(c.properties);
@@ -119,21 +124,10 @@ export function expectedVmInventory(
           if (pip?.type === "microsoft.network/publicipaddresses")
             add(entry.publicIps, pip.properties.ipAddress);
         }
-        return entry;
-      };
-      for (const ref of ordered) {
-        const id = ref.id as string;
-        const nic = attached.find((n) => n.id.toLowerCase() === id.toLowerCase());
-        if (nic) {
-          vm.networkInterfaces.push(nicEntry(nic));
-          seen.add(id.toLowerCase());
-        } else {
-          vm.networkInterfaces.push({ id, privateIps: [], publicIps: [] });
-          vm.missingNics.push(id);
-        }
+        vm.networkInterfaces.push(entry);
       }
-      for (const nic of attached)
-        if (!seen.has(nic.id.toLowerCase())) vm.networkInterfaces.push(nicEntry(nic));
+      const found = new Set(attached.map((n) => n.id.toLowerCase()));
+      vm.missingNics = refs.filter((id) => !found.has(id.toLowerCase()));
       for (const nic of vm.networkInterfaces) {
         for (const ip of nic.privateIps) add(vm.privateIps, ip);
         for (const ip of nic.publicIps) add(vm.publicIps, ip);
