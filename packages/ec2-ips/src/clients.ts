@@ -56,15 +56,23 @@ export class ClientFactory {
       httpsAgent: new HttpsAgent(options.ca ? { ...agent, ca: [...rootCertificates, options.ca] } : agent),
       connectionTimeout: Math.min(options.timeoutMs, 10_000),
       requestTimeout: options.timeoutMs,
+      throwOnRequestTimeout: true,
     });
   }
 
   private common(region: string, endpoint: string | undefined) {
+    // Every setting the SDK would otherwise look up in the environment and ~/.aws/config for each
+    // new client (a run creates one per account and region) is given here.
     return {
       region,
       requestHandler: this.handler,
       retryMode: "adaptive",
       maxAttempts: this.options.maxRetries + 1,
+      useFipsEndpoint: false,
+      useDualstackEndpoint: false,
+      userAgentAppId: "cloudadmin",
+      authSchemePreference: [],
+      defaultsMode: "standard" as const,
       ...(endpoint === undefined ? {} : { endpoint }),
     };
   }

@@ -81,7 +81,7 @@ class Ec2IpsRun {
     private readonly signal: AbortSignal,
   ) {
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? 64));
-    this.slots = new RequestSlots(concurrency);
+    this.slots = new RequestSlots(concurrency, signal);
     this.homeRegion = options.region ?? "us-east-1";
     this.clients = new ClientFactory({
       endpoints: options.endpoints ?? {},
@@ -131,7 +131,7 @@ class Ec2IpsRun {
     call: (signal: AbortSignal | undefined) => Promise<T & { $metadata?: { attempts?: number } }>,
   ): Promise<T> {
     const signal = this.signal;
-    return this.slots.run(urgent, signal, async () => {
+    return this.slots.run(urgent, async () => {
       try {
         const out = await call(signal);
         const retries = (out.$metadata?.attempts ?? 1) - 1;

@@ -103,6 +103,22 @@ export class AwsSimService implements SimService {
       assumedRole: false,
     });
     this.ssoExpiresAt = this.data.sso?.expiresAt ? Date.parse(this.data.sso.expiresAt) : null;
+    // Rendered once up front: the simulator shares the machine with the client it serves, and
+    // EC2's own serialisation cost is not the client's.
+    for (const byRegion of Object.values(this.data.instances ?? {})) {
+      for (const list of Object.values(byRegion)) for (const inst of list) this.renderInstance(inst);
+    }
+  }
+
+  private renderInstance(inst: AwsInstance): string {
+    let xml = this.xmlCache.get(inst);
+    if (xml === undefined) {
+      const parts: string[] = [];
+      instanceXml(inst, parts);
+      xml = parts.join("");
+      this.xmlCache.set(inst, xml);
+    }
+    return xml;
   }
 
   /** The management account's long-term key pair (what `environment()` exports). */
@@ -454,13 +470,7 @@ export class AwsSimService implements SimService {
     const next = offset + page.length < selected.length ? encodeToken(offset + page.length, binding) : null;
     const out: string[] = ["<reservationSet>"];
     for (const inst of page) {
-      let xml = this.xmlCache.get(inst);
-      if (xml === undefined) {
-        const parts: string[] = [];
-        instanceXml(inst, parts);
-        xml = parts.join("");
-        this.xmlCache.set(inst, xml);
-      }
+      const xml = this.renderInstance(inst);
       out.push(
         `<item><reservationId>r-${inst.InstanceId.slice(2)}</reservationId><ownerId>${account}</ownerId><groupSet/><instancesSet>${xml}</instancesSet></item>`,
       );
