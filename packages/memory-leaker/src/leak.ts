@@ -235,17 +235,6 @@ export function startLeak(options: StartLeakOptions): LeakRun {
     targetBytes = Math.floor((initial.limitBytes * options.targetPercent) / 100);
   }
 
-  if (options.oomScoreAdj !== undefined) {
-    try {
-      writeOomScoreAdj(procRoot, options.oomScoreAdj);
-    } catch (cause) {
-      throw new ConfigError(
-        `could not set oom_score_adj to ${options.oomScoreAdj} (lowering it needs CAP_SYS_RESOURCE; raising it does not)`,
-        { cause, scope: "leak-memory", phase: "oom-score-adj" },
-      );
-    }
-  }
-
   const thp = readThpMode(sysRoot);
   if (thp === "always" && fill > 0 && fill < 1) {
     warnings.push(
@@ -259,8 +248,9 @@ export function startLeak(options: StartLeakOptions): LeakRun {
       ? readInteger(join(sysRoot, "kernel", "mm", "transparent_hugepage", "hpage_pmd_size"))
       : null;
   const wanted = options.touchMethod ?? "auto";
-  if (wanted !== "auto" && wanted !== "populate" && wanted !== "write")
+  if (wanted !== "auto" && wanted !== "populate" && wanted !== "write") {
     invalid(`unknown touch method '${String(wanted)}'`);
+  }
   const populate = wanted === "write" ? null : usablePopulate(pageSize);
   if (wanted === "populate" && populate === null) {
     throw new ConfigError(
@@ -268,6 +258,20 @@ export function startLeak(options: StartLeakOptions): LeakRun {
       { scope: "leak-memory", phase: "options" },
     );
   }
+  // The kubelet's value (it tells the QoS class), read before ours replaces it.
+  const kubeletOomScoreAdj = readInteger(join(procRoot, "self", "oom_score_adj"));
+  // Last, once every check has passed: nothing is changed when an option is refused.
+  if (options.oomScoreAdj !== undefined) {
+    try {
+      writeOomScoreAdj(procRoot, options.oomScoreAdj);
+    } catch (cause) {
+      throw new ConfigError(
+        `could not set oom_score_adj to ${options.oomScoreAdj} (lowering it needs CAP_SYS_RESOURCE; raising it does not)`,
+        { cause, scope: "leak-memory", phase: "oom-score-adj" },
+      );
+    }
+  }
+
   const touchPagesPerBlock = Math.round(Math.ceil(blockBytes / pageSize) * fill);
   let plannedBlocks: number | null = maxBytes > 0 ? Math.ceil(maxBytes / blockBytes) : null;
   if (targetBytes !== null && rampMs > 0) {
@@ -280,7 +284,7 @@ export function startLeak(options: StartLeakOptions): LeakRun {
     rootDir,
     env: options.env ?? {},
     cgroupPath: cgroup?.path ?? firstCgroupPath(procRoot),
-    oomScoreAdj: readInteger(join(procRoot, "self", "oom_score_adj")),
+    oomScoreAdj: kubeletOomScoreAdj,
   });
 
   const environment: LeakEnvironment = {
@@ -291,7 +295,7 @@ export function startLeak(options: StartLeakOptions): LeakRun {
     runtime,
     transparentHugePages: thp,
     touchMethod: populate === null ? "write" : "populate",
-    hugePageBytes,
+    hugePageBytes: populate === null ? null : hugePageBytes,
     blockBytes,
     touchPagesPerBlock,
     plannedBlocks,
