@@ -95,12 +95,28 @@ class FetchMiddleware implements Middleware {
     private readonly signal: AbortSignal | undefined,
   ) {}
   async execute(context: Context): Promise<void> {
-    const signals = [this.signal, this.timeoutMs ? AbortSignal.timeout(this.timeoutMs) : undefined].filter(
-      (s): s is AbortSignal => s !== undefined,
-    );
-    const init: RequestInit = { ...context.options };
-    if (signals.length > 0) init.signal = signals.length === 1 ? signals[0] : AbortSignal.any(signals);
-    context.response = await this.fetchImpl(context.request as string, init);
+    // One controller per request, linked to the run's signal only while the request is out: fetch
+    // keeps its listener on the signal it is given until the request is garbage-collected, which on
+    // the run's long-lived signal piles up thousands of listeners.
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(this.signal?.reason);
+    if (this.signal?.aborted) onAbort();
+    else this.signal?.addEventListener("abort", onAbort, { once: true });
+    const timer = this.timeoutMs
+      ? setTimeout(
+          () => controller.abort(new DOMException("the request timed out", "TimeoutError")),
+          this.timeoutMs,
+        )
+      : undefined;
+    try {
+      context.response = await this.fetchImpl(context.request as string, {
+        ...context.options,
+        signal: controller.signal,
+      });
+    } finally {
+      this.signal?.removeEventListener("abort", onAbort);
+      if (timer) clearTimeout(timer);
+    }
   }
 }
 

@@ -470,6 +470,25 @@ describe("syncUserPhotos", () => {
     expect(await tree(outDir)).toEqual([]);
   });
 
+  it("gives up on a request that outlives timeoutMs, after its retries", async () => {
+    const { sim, outDir } = await setup([{ i: 1, employeeId: "Z1", photo: photo(1) }]);
+    sim.setFaults({ slowRate: 1, slowMs: 1500, services: ["graph"], operations: ["GetPhotoValue"] });
+    const codes: string[] = [];
+    const controller = new AbortController();
+    const items = await run(
+      options(sim, {
+        outDir,
+        timeoutMs: 200,
+        maxRetries: 1,
+        signal: controller.signal,
+        onError: (e) => codes.push(e.code),
+      }),
+    );
+    expect(items.get(uid(1))).toMatchObject({ status: "failed", file: null });
+    expect(codes).toEqual(["ERR_REMOTE"]);
+    expect(sim.requestLog.filter((r) => r.operation === "GetPhotoValue")).toHaveLength(2);
+  });
+
   it("fetches a chosen size, and downloads again when the size changes", async () => {
     const small = { ...photo(2), width: 96, height: 96 };
     const users: FixtureUser[] = [
