@@ -1,10 +1,12 @@
 import { DescribeInstancesCommand, DescribeRegionsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { ListAccountsCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { type AwsDataset, type Simulator, generateDataset, startSimulator } from "@cloudadmin/cloud-sim";
+import { Worker } from "node:worker_threads";
+import { type AwsDataset, type SimStats, generateDataset } from "@cloudadmin/cloud-sim";
 import { type Ec2InstanceRecord, type Ec2IpsCounts, type Ec2IpsError, listEc2Ips } from "@cloudadmin/ec2-ips";
 import { benchResult, measureRequestRate, timed } from "../measure.js";
 import type { BenchContext, BenchResult, Scenario } from "../scenario.js";
+import type { Ec2SimRequest, Ec2SimWorkerData } from "./ec2-sim-worker.js";
 
 /** SPEC section 8: 50 ms per call; EC2 buckets 100 burst / 20 per s per account, region and action (the simulator's default). */
 const LATENCY_MS = 50;
@@ -15,6 +17,7 @@ const HOME = "us-east-1";
 const CONCURRENCY = 64;
 /** Accounts the one-at-a-time baseline reads before its time is extrapolated per request. */
 const BASELINE_ACCOUNTS = 12;
+const SEED = 1;
 
 const DEFAULT_REGIONS = [
   "us-east-1",
@@ -119,26 +122,65 @@ function boundModelMs(aws: AwsDataset): number {
   return worst;
 }
 
-function credentialsOf(sim: Simulator) {
-  const env = sim.environment();
+/** The simulator running in a worker thread (see ec2-sim-worker.ts). */
+interface RemoteSim {
+  httpUrl: string;
+  env: Record<string, string>;
+  stats(): Promise<SimStats>;
+  resetStats(): Promise<void>;
+  assumeRoleCounts(): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+async function startSimWorker(data: Ec2SimWorkerData): Promise<RemoteSim> {
+  const worker = new Worker(new URL("./ec2-sim-worker.js", import.meta.url), { workerData: data });
+  let next = 0;
+  const pending = new Map<number, (msg: { value?: unknown }) => void>();
+  const ready = await new Promise<{ httpUrl: string; env: Record<string, string> }>((resolve, reject) => {
+    worker.once("error", reject);
+    worker.once("message", resolve);
+  });
+  worker.on("message", (msg: { id: number; value?: unknown }) => pending.get(msg.id)?.(msg));
+  const call = (op: Ec2SimRequest["op"]) =>
+    new Promise<{ value?: unknown }>((resolve) => {
+      const id = next++;
+      pending.set(id, resolve);
+      worker.postMessage({ id, op } satisfies Ec2SimRequest);
+    });
   return {
-    accessKeyId: env.AWS_ACCESS_KEY_ID as string,
-    secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
+    httpUrl: ready.httpUrl,
+    env: ready.env,
+    stats: async () => (await call("stats")).value as SimStats,
+    resetStats: async () => {
+      await call("resetStats");
+    },
+    assumeRoleCounts: async () => (await call("assumeRoleCounts")).value as Record<string, number>,
+    close: async () => {
+      await call("close");
+      await worker.terminate();
+    },
   };
 }
 
-/** The same EC2 client on a trivial request (DescribeInstances of an empty region), no latency. */
-async function calibrate(aws: AwsDataset): Promise<number> {
-  const sim = await startSimulator({ dataset: { aws }, services: ["aws"] });
+function credentialsOf(sim: RemoteSim) {
+  return {
+    accessKeyId: sim.env.AWS_ACCESS_KEY_ID as string,
+    secretAccessKey: sim.env.AWS_SECRET_ACCESS_KEY as string,
+  };
+}
+
+/**
+ * The same EC2 client on a trivial request (DescribeInstances of an empty region) against the same
+ * simulator (the same dataset, in a worker thread as in the run), with no latency and no limits.
+ */
+async function calibrate(): Promise<number> {
+  const sim = await startSimWorker({ seed: SEED, scale: "large", latencyMs: 0, unlimited: true });
   try {
-    sim.service("aws");
     const client = new EC2Client({
       region: "sa-east-1",
       endpoint: sim.httpUrl,
       credentials: credentialsOf(sim),
     });
-    const limits = sim.service("aws") as unknown as { limits: { ec2: { burst: number; perSecond: number } } };
-    limits.limits = { ...limits.limits, ec2: { burst: 1e9, perSecond: 1e9 } };
     const request = () => client.send(new DescribeInstancesCommand({ MaxResults: 5 }));
     const rates = [];
     for (const concurrency of [16, 64]) rates.push(await measureRequestRate(request, { concurrency }));
@@ -153,7 +195,7 @@ async function calibrate(aws: AwsDataset): Promise<number> {
  * account one after another AssumeRole, DescribeRegions, and each region in turn, page by page.
  * Failures are skipped (the original would have stopped). Runs on the first `accounts` accounts.
  */
-async function baseline(sim: Simulator, aws: AwsDataset, accounts: number, signal: AbortSignal) {
+async function baseline(sim: RemoteSim, aws: AwsDataset, accounts: number, signal: AbortSignal) {
   const caller = credentialsOf(sim);
   const org = new OrganizationsClient({ region: HOME, endpoint: sim.httpUrl, credentials: caller });
   const sts = new STSClient({ region: HOME, endpoint: sim.httpUrl, credentials: caller });
@@ -223,20 +265,17 @@ async function baseline(sim: Simulator, aws: AwsDataset, accounts: number, signa
 }
 
 async function run(ctx: BenchContext): Promise<BenchResult> {
-  const aws = generateDataset({ scale: "large", seed: 1, services: ["aws"] }).aws as AwsDataset;
+  const starting = startSimWorker({ seed: SEED, scale: "large", latencyMs: LATENCY_MS, unlimited: false });
+  const aws = generateDataset({ scale: "large", seed: SEED, services: ["aws"] }).aws as AwsDataset;
   const truth = groundTruth(aws);
   const bound = boundModelMs(aws);
   ctx.log(
     `${aws.accounts.length} accounts, ${truth.items.size} reachable instances, ${truth.failures.length} scopes that must fail; model bound ${bound} ms`,
   );
-  const requestRate = await calibrate(aws);
+  const sim = await starting;
+  const requestRate = await calibrate();
   ctx.log(`calibrated: ${Math.round(requestRate)} requests/s (EC2 client, trivial DescribeInstances)`);
 
-  const sim = await startSimulator({
-    dataset: { aws },
-    services: ["aws"],
-    latency: { aws: { baseMs: LATENCY_MS } },
-  });
   try {
     const errors: Ec2IpsError[] = [];
     let counts: Ec2IpsCounts | undefined;
@@ -257,16 +296,14 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       }
       return out;
     });
-    const stats = sim.stats();
+    const stats = await sim.stats();
     const correct = sameAsTruth(records, errors, truth);
-    const assumeRoles = (
-      sim.service("aws") as unknown as { assumeRoleCounts(): Record<string, number> }
-    ).assumeRoleCounts();
+    const assumeRoles = await sim.assumeRoleCounts();
     ctx.log(
       `run: ${Math.round(ms)} ms, ${records.length} instances, ${stats.total} requests, ${stats.throttled} throttled, ${errors.length} failed scopes, max AssumeRole per account ${Math.max(...Object.values(assumeRoles))}, correct ${correct}`,
     );
 
-    sim.resetStats();
+    await sim.resetStats();
     const base = await baseline(sim, aws, BASELINE_ACCOUNTS, ctx.signal);
     ctx.log(
       `baseline: ${Math.round(base.ms)} ms for ${base.requests} requests (${base.accounts} accounts, ${base.instances} instances), extrapolated per request to ${stats.total}`,
