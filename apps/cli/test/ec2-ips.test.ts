@@ -12,8 +12,14 @@ const exec = promisify(execFile);
 const bin = new URL("../bin/cloudadmin.js", import.meta.url).pathname;
 
 /** What `--simulate` generates (scale small, seed 1). */
-const dataset = generateDataset({ scale: "small", seed: 1, services: ["aws"] });
-const aws = dataset.aws as AwsDataset;
+const generated = generateDataset({ scale: "small", seed: 1, services: ["aws"] }).aws as AwsDataset;
+/** The same plus one role that cannot be assumed and one SCP-denied region. */
+const aws: AwsDataset = {
+  ...generated,
+  assumeRoleDenied: ["333333333333"],
+  regionsDenied: { "555555555555": ["eu-central-1"] },
+};
+const dataset = { aws };
 const DENIED = "333333333333";
 const PARTNER = "555555555555";
 
@@ -31,14 +37,14 @@ interface Doc {
 }
 
 /** Instance ids a full org-mode run must list: ACTIVE accounts whose role can be assumed, minus denied regions. */
-function expectedIds(accounts?: string[]): string[] {
+function expectedIds(accounts?: string[], data: AwsDataset = aws): string[] {
   const ids: string[] = [];
-  for (const a of aws.accounts) {
-    if (a.State !== "ACTIVE" || (a.Id !== aws.managementAccountId && aws.assumeRoleDenied?.includes(a.Id)))
+  for (const a of data.accounts ?? []) {
+    if (a.State !== "ACTIVE" || (a.Id !== data.managementAccountId && data.assumeRoleDenied?.includes(a.Id)))
       continue;
     if (accounts && !accounts.includes(a.Id)) continue;
-    for (const [region, list] of Object.entries(aws.instances?.[a.Id] ?? {})) {
-      if (aws.regionsDenied?.[a.Id]?.includes(region)) continue;
+    for (const [region, list] of Object.entries(data.instances?.[a.Id] ?? {})) {
+      if (data.regionsDenied?.[a.Id]?.includes(region)) continue;
       ids.push(...list.map((i) => i.InstanceId));
     }
   }
@@ -74,11 +80,27 @@ function awsEnv(extra: Record<string, string> = {}): Record<string, string> {
 }
 
 describe("cloudadmin ec2-ips", () => {
-  it("--simulate -o json lists the ground truth, reports the failed scopes and exits 5", async () => {
+  it("--simulate -o json lists the ground truth and exits 0", async () => {
     const r = await runCli(["ec2-ips", "--simulate", "-o", "json"]);
-    expect(r.code).toBe(5);
+    expect(r.code).toBe(0);
     const doc = JSON.parse(r.stdout) as Doc;
     expect(doc.command).toBe("ec2-ips");
+    expect(doc.items.map((i) => i.instanceId).sort()).toEqual(expectedIds(undefined, generated));
+    expect(doc.errors).toEqual([]);
+    expect(doc.summary).toMatchObject({
+      accounts: 5,
+      accountsSkippedNotActive: 1,
+      accountsFailed: 0,
+      instances: doc.items.length,
+    });
+  });
+
+  it("reports the failed scopes and exits 5 with the other accounts' records (--sim-dataset)", async () => {
+    const file = join(home, "failing-dataset.json");
+    await writeFile(file, JSON.stringify(dataset));
+    const r = await runCli(["ec2-ips", "--simulate", "--sim-dataset", file, "-o", "json"]);
+    expect(r.code).toBe(5);
+    const doc = JSON.parse(r.stdout) as Doc;
     expect(doc.items.map((i) => i.instanceId).sort()).toEqual(expectedIds());
     expect(doc.errors.map((e) => [e.scope, e.phase, e.code]).sort()).toEqual([
       [DENIED, "assume-role", "AccessDenied"],
@@ -115,7 +137,7 @@ describe("cloudadmin ec2-ips", () => {
     expect(lines[0]).toBe(
       "accountId,accountName,region,instanceId,instanceType,state,name,privateIps,publicIps,ipv6Ips",
     );
-    const want = (aws.instances?.[prod]?.["eu-west-1"] ?? []).filter((i) => i.State.Name === "stopped");
+    const want = (generated.instances?.[prod]?.["eu-west-1"] ?? []).filter((i) => i.State.Name === "stopped");
     expect(lines).toHaveLength(want.length + 1);
     const multi = want.find((i) => (i.NetworkInterfaces?.[0]?.PrivateIpAddresses.length ?? 0) > 1);
     const row = lines.find((l) => multi && l.includes(multi.InstanceId));

@@ -45,7 +45,7 @@ const regionsOf = (aws: AwsDataset, id: string) => aws.enabledRegions?.[id] ?? D
 function groundTruth(aws: AwsDataset): { items: Map<string, string>; failures: string[] } {
   const items = new Map<string, string>();
   const failures: string[] = [];
-  for (const a of aws.accounts) {
+  for (const a of aws.accounts ?? []) {
     if (a.State !== "ACTIVE") continue;
     if (a.Id !== aws.managementAccountId && aws.assumeRoleDenied?.includes(a.Id)) {
       failures.push(`${a.Id}:assume-role`);
@@ -102,7 +102,7 @@ function sameAsTruth(
  */
 function boundModelMs(aws: AwsDataset): number {
   let worst = 0;
-  aws.accounts.forEach((a, index) => {
+  (aws.accounts ?? []).forEach((a, index) => {
     if (a.State !== "ACTIVE") return;
     const known = (Math.floor(index / ORG_PAGE) + 1) * LATENCY_MS;
     const assume = a.Id === aws.managementAccountId ? 0 : LATENCY_MS;
@@ -270,7 +270,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   const truth = groundTruth(aws);
   const bound = boundModelMs(aws);
   ctx.log(
-    `${aws.accounts.length} accounts, ${truth.items.size} reachable instances, ${truth.failures.length} scopes that must fail; model bound ${bound} ms`,
+    `${aws.accounts?.length ?? 0} accounts, ${truth.items.size} reachable instances, ${truth.failures.length} scopes that must fail; model bound ${bound} ms`,
   );
   const sim = await starting;
   const requestRate = await calibrate();
@@ -321,7 +321,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       retries: counts?.retries ?? 0,
       correct,
       extra: {
-        accounts: aws.accounts.length,
+        accounts: aws.accounts?.length ?? 0,
         instances: records.length,
         failedScopes: errors.length,
         concurrency: CONCURRENCY,

@@ -23,8 +23,14 @@ import { findDatasetProblems, generateDataset } from "../src/index.js";
 import { type Simulator, startSimulator } from "../src/server.js";
 import type { AwsDataset, AwsInstance, AwsSimService } from "../src/services/aws/index.js";
 
-const dataset = generateDataset({ scale: "small", seed: 7, services: ["aws"] });
-const aws = dataset.aws as AwsDataset;
+const generated = generateDataset({ scale: "small", seed: 7, services: ["aws"] });
+/** The small dataset plus the failures these tests need: a role that cannot be assumed, an SCP-denied region. */
+const aws: AwsDataset = {
+  ...(generated.aws as AwsDataset),
+  assumeRoleDenied: ["333333333333"],
+  regionsDenied: { "555555555555": ["eu-central-1"] },
+};
+const dataset = { aws };
 const PROD = "222222222222";
 const DENIED = "333333333333";
 const MGMT = "111111111111";
@@ -86,6 +92,14 @@ function expectedSdkShape(i: AwsInstance): Instance {
 describe("aws dataset", () => {
   it("generates small and large datasets without problems", () => {
     expect(findDatasetProblems(dataset)).toEqual([]);
+    // `--simulate` runs end cleanly: nothing in the small dataset fails.
+    const small = generated.aws as AwsDataset;
+    expect([small.assumeRoleDenied, small.regionsDenied, small.describeRegionsDenied]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(findDatasetProblems({ aws: {} })).toEqual([]);
     const large = generateDataset({ scale: "large", seed: 1, services: ["aws"] });
     expect(findDatasetProblems(large)).toEqual([]);
     const l = large.aws as AwsDataset;
@@ -106,7 +120,7 @@ describe("aws dataset", () => {
 
   it("rejects unknown keys and dangling account references with their JSON paths", () => {
     const bad = structuredClone(aws) as unknown as Record<string, unknown>;
-    (bad.accounts as Array<Record<string, unknown>>)[1] = { ...(aws.accounts[1] as object), Color: "red" };
+    (bad.accounts as Array<Record<string, unknown>>)[1] = { ...(aws.accounts?.[1] as object), Color: "red" };
     expect(findDatasetProblems({ aws: bad })).toEqual([
       { path: "$.aws.accounts[1].Color", message: "is not a known key" },
     ]);
@@ -295,7 +309,7 @@ describe("aws simulator with the real SDK", () => {
         sizes.push(page.Accounts?.length ?? 0);
         ids.push(...(page.Accounts ?? []).map((a) => a.Id as string));
       }
-      expect(ids).toEqual((many.aws as AwsDataset).accounts.map((a) => a.Id));
+      expect(ids).toEqual(((many.aws as AwsDataset).accounts ?? []).map((a) => a.Id));
       expect(Math.max(...sizes)).toBe(20);
       expect(sizes.filter((s) => s === 0).length).toBeGreaterThan(0);
       expect(local.stats().events.emptyPages).toBe(sizes.filter((s) => s === 0).length);

@@ -17,8 +17,13 @@ interface AwsSimControls {
   setSsoTokenExpiry(at: Date | null): void;
 }
 
-const dataset = generateDataset({ scale: "small", seed: 11, services: ["aws"] });
-const aws = dataset.aws as AwsDataset;
+/** The small dataset plus one role that cannot be assumed and one SCP-denied region. */
+const aws: AwsDataset = {
+  ...(generateDataset({ scale: "small", seed: 11, services: ["aws"] }).aws as AwsDataset),
+  assumeRoleDenied: ["333333333333"],
+  regionsDenied: { "555555555555": ["eu-central-1"] },
+};
+const dataset = { aws };
 const MGMT = "111111111111";
 const PROD = "222222222222";
 const DENIED = "333333333333";

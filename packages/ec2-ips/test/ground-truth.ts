@@ -61,7 +61,7 @@ export interface Reach {
 /** Instances a run over `aws` in org mode can see. */
 export function expectedOrg(aws: AwsDataset, reach: Reach = {}): Expected[] {
   const out: Expected[] = [];
-  for (const a of aws.accounts) {
+  for (const a of aws.accounts ?? []) {
     if (a.State !== "ACTIVE") continue;
     if (reach.accounts && !reach.accounts.includes(a.Id)) continue;
     if (!reach.accounts && a.Id !== aws.managementAccountId && aws.assumeRoleDenied?.includes(a.Id)) continue;

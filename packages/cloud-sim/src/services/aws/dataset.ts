@@ -95,11 +95,11 @@ export interface AwsInstance {
 
 /** The `aws` section of a dataset (SPEC section 7). */
 export interface AwsDataset {
-  /** The Organization's management account: the caller of the simulator's environment() credentials. */
-  managementAccountId: string;
+  /** The Organization's management account: the caller of the simulator's environment() credentials (default 111111111111). */
+  managementAccountId?: string;
   /** `o-` followed by 10-32 lower-case letters or digits (default derived from the management account). */
   organizationId?: string;
-  accounts: AwsAccount[];
+  accounts?: AwsAccount[];
   /** Accounts whose role cannot be assumed (AssumeRole answers AccessDenied). */
   assumeRoleDenied?: string[];
   /** The role AssumeRole accepts in member accounts (default `OrganizationAccountAccessRole`). */
@@ -295,19 +295,21 @@ export const awsDatasetSchema: Record<string, unknown> = strict(
       ["accessToken", "roleName", "accounts"],
     ),
   },
-  ["managementAccountId", "accounts"],
+  // An empty section is an Organization with no accounts (every dataset key is optional).
+  [],
 );
 
 /** Cross references the schema cannot express. */
 export function checkAwsDataset(data: AwsDataset): DatasetProblem[] {
   const problems: DatasetProblem[] = [];
   const ids = new Map<string, number>();
-  data.accounts.forEach((a, i) => {
+  const accounts = data.accounts ?? [];
+  accounts.forEach((a, i) => {
     if (ids.has(a.Id))
       problems.push({ path: `$.aws.accounts[${i}].Id`, message: `duplicates account ${a.Id}` });
     ids.set(a.Id, i);
   });
-  if (!ids.has(data.managementAccountId)) {
+  if (data.managementAccountId !== undefined && !ids.has(data.managementAccountId)) {
     problems.push({ path: "$.aws.managementAccountId", message: "is not one of $.aws.accounts" });
   }
   const known = (path: string, id: string) => {

@@ -299,19 +299,22 @@ function account(id: string, name: string, state: AwsAccountState, rng: Rng, inv
   };
 }
 
-/** The `small` dataset: a handful of accounts covering every case once (demos and tests). */
+/**
+ * The `small` dataset: a handful of accounts covering every instance edge case once, an opted-in
+ * region, a suspended and an invited account (demos and tests).
+ */
 function generateSmall(rng: Rng): AwsDataset {
   const addr = new Addresses(rng);
   const mgmt = "111111111111";
   const prod = "222222222222";
-  const denied = "333333333333";
+  const legacy = "333333333333";
   const suspended = "444444444444";
   const invited = "555555555555";
   const dev = "666666666666";
   const accounts = [
     account(mgmt, "management", "ACTIVE", rng),
     account(prod, "prod", "ACTIVE", rng),
-    account(denied, "legacy", "ACTIVE", rng, true),
+    account(legacy, "legacy", "ACTIVE", rng, true),
     account(suspended, "old-sandbox", "SUSPENDED", rng),
     account(invited, "partner", "ACTIVE", rng, true),
     account(dev, "dev", "ACTIVE", rng),
@@ -320,7 +323,7 @@ function generateSmall(rng: Rng): AwsDataset {
   const enabledRegions: Record<string, string[]> = {
     [mgmt]: [...DEFAULT_REGIONS],
     [prod]: [...DEFAULT_REGIONS, "af-south-1"],
-    [denied]: [...DEFAULT_REGIONS],
+    [legacy]: [...DEFAULT_REGIONS],
     [suspended]: [...DEFAULT_REGIONS],
     [invited]: [...DEFAULT_REGIONS],
     [dev]: [...DEFAULT_REGIONS],
@@ -343,7 +346,7 @@ function generateSmall(rng: Rng): AwsDataset {
   put(prod, "af-south-1", buildInstance(prod, "af-south-1", edgeCaseTraits("auto-ip", ++seq), rng, addr));
   for (const region of regions2) {
     put(mgmt, region, buildInstance(mgmt, region, edgeCaseTraits("elastic-ip", ++seq), rng, addr));
-    put(denied, region, buildInstance(denied, region, edgeCaseTraits("plain", ++seq), rng, addr));
+    put(legacy, region, buildInstance(legacy, region, edgeCaseTraits("plain", ++seq), rng, addr));
     put(suspended, region, buildInstance(suspended, region, edgeCaseTraits("plain", ++seq), rng, addr));
     put(dev, region, buildInstance(dev, region, randomTraits(rng, ++seq), rng, addr));
   }
@@ -361,10 +364,9 @@ function generateSmall(rng: Rng): AwsDataset {
     managementAccountId: mgmt,
     organizationId: "o-sim1a2b3c4d5e",
     accounts,
-    assumeRoleDenied: [denied],
+    // No account or region fails here, so `--simulate` runs end cleanly (exit 0); tests add
+    // assumeRoleDenied / regionsDenied / describeRegionsDenied where they need failures.
     enabledRegions,
-    // An SCP that denies EC2 in one region of one account: that region fails, the rest is read.
-    regionsDenied: { [invited]: ["eu-central-1"] },
     instances,
     sso: {
       accessToken: `sim-sso-token-${rng.hex(24)}`,

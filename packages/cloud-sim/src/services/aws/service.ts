@@ -77,7 +77,7 @@ export class AwsSimService implements SimService {
   readonly name = "aws";
   /** EC2 buckets; change them before the first request. */
   limits: AwsLimits = structuredClone(DEFAULT_AWS_LIMITS);
-  private readonly data: AwsDataset;
+  private readonly data: AwsDataset & { managementAccountId: string; accounts: AwsAccount[] };
   private readonly clock: Clock;
   private readonly rng: Rng;
   private readonly identities = new Map<string, Identity>();
@@ -90,7 +90,11 @@ export class AwsSimService implements SimService {
   private keySerial = 0;
 
   constructor(data: AwsDataset | undefined, options: { clock: Clock; rng: Rng }) {
-    this.data = data ?? { managementAccountId: "111111111111", accounts: [] };
+    this.data = {
+      ...data,
+      managementAccountId: data?.managementAccountId ?? "111111111111",
+      accounts: data?.accounts ?? [],
+    };
     this.clock = options.clock;
     this.rng = options.rng;
     for (const a of this.data.accounts) this.accounts.set(a.Id, a);
