@@ -307,6 +307,33 @@ describe("listEc2Ips under faults and limits", () => {
     }
   });
 
+  it("gives up on a region that does not answer within the per-request timeout, and finishes the rest", async () => {
+    const hung = await startSimulator({
+      dataset,
+      services: ["aws"],
+      faults: { slowRate: 1, slowMs: 5_000, operations: ["ec2:DescribeInstances"] },
+    });
+    try {
+      const r = await run(
+        orgOptions(hung, {
+          accounts: [DEV],
+          regions: ["us-east-1", "eu-west-1"],
+          timeoutMs: 300,
+          maxRetries: 1,
+        }),
+      );
+      expect(r.records).toEqual([]);
+      expect(r.errors.map((e) => [e.scope, e.phase]).sort()).toEqual([
+        [`${DEV}/eu-west-1`, "describe-instances"],
+        [`${DEV}/us-east-1`, "describe-instances"],
+      ]);
+      expect(r.errors.every((e) => e.code === "TimeoutError")).toBe(true);
+      expect(finalCounts(r)).toMatchObject({ regionsFailed: 2, accountsDone: 1, accountsFailed: 1 });
+    } finally {
+      await hung.close();
+    }
+  });
+
   it("reports an account asked for that the Organization does not hold", async () => {
     const r = await run(orgOptions(sim, { accounts: [DEV, "999999999999"] }));
     expect(r.errors.map((e) => [e.scope, e.phase])).toEqual([["999999999999", "list-accounts"]]);
