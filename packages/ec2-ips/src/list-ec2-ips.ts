@@ -176,6 +176,16 @@ class Ec2IpsRun {
       }
     } catch (error) {
       this.fail(error, sso ? "sso" : "organization", "list-accounts");
+      // A caller that may not list the Organization (a member account, an SCP) can still read the
+      // accounts it was given explicitly; they just have no names.
+      if (!sso && wanted) {
+        for (const id of wanted) {
+          if (seen.has(id)) continue;
+          this.counts.accountsTotal++;
+          this.emit({ type: "account-listed", accountId: id, skipped: false, counts: this.snapshot() });
+          yield { accountId: id, accountName: null };
+        }
+      }
     } finally {
       this.counts.listingComplete = true;
       this.emit({ type: "listing-complete", counts: this.snapshot() });

@@ -1,4 +1,5 @@
 import { type AwsDataset, type Simulator, generateDataset, startSimulator } from "@cloudadmin/cloud-sim";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { collect } from "@cloudadmin/paging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -332,6 +333,31 @@ describe("listEc2Ips under faults and limits", () => {
     } finally {
       await hung.close();
     }
+  });
+
+  it("reads the accounts it was given when the caller may not list the Organization", async () => {
+    const sts = new STSClient({
+      region: "us-east-1",
+      endpoint: sim.httpUrl,
+      credentials: orgOptions(sim).credentials,
+    });
+    const out = await sts.send(
+      new AssumeRoleCommand({
+        RoleArn: `arn:aws:iam::${DEV}:role/OrganizationAccountAccessRole`,
+        RoleSessionName: "member",
+      }),
+    );
+    const member = {
+      accessKeyId: out.Credentials?.AccessKeyId as string,
+      secretAccessKey: out.Credentials?.SecretAccessKey as string,
+      sessionToken: out.Credentials?.SessionToken as string,
+    };
+    const r = await run(orgOptions(sim, { credentials: member, accounts: [DEV] }));
+    expect(r.errors.map((e) => [e.scope, e.phase, e.code])).toEqual([
+      ["organization", "list-accounts", "AccessDeniedException"],
+    ]);
+    expect(actual(r.records)).toEqual(expectedOrg(aws, { accounts: [DEV] }));
+    expect(r.records.every((x) => x.accountName === null)).toBe(true);
   });
 
   it("reports an account asked for that the Organization does not hold", async () => {
