@@ -1,5 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { constants as bufferConstants } from "node:buffer";
+import { createServer, type AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseDuration } from "../src/commands/leak-memory.js";
@@ -127,6 +128,20 @@ describe("leak-memory in-process", () => {
     expect(result.stdout).toMatch(
       /^Allocating memory complete \(cap\): 4\.0 MiB allocated, 4\.0 MiB touched/m,
     );
+  });
+
+  it("exits 3 when the metrics port is taken, before allocating", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "0.0.0.0", resolve));
+    const { port } = blocker.address() as AddressInfo;
+    try {
+      const result = await runCli(["leak-memory", "-x", "10", "--metrics-port", String(port), "--json"]);
+      expect(result.code).toBe(3);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toMatch(new RegExp(`--metrics-port ${port}: .*EADDRINUSE`));
+    } finally {
+      blocker.close();
+    }
   });
 
   it("exits 130 when interrupted while holding", async () => {

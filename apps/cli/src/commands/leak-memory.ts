@@ -2,7 +2,7 @@ import { constants as bufferConstants } from "node:buffer";
 import { writeSync } from "node:fs";
 import { totalmem } from "node:os";
 import { createInterface } from "node:readline";
-import { UsageError } from "@cloudadmin/errors";
+import { ConfigError, UsageError } from "@cloudadmin/errors";
 import type { LeakEnvironment, LeakSample, StartLeakOptions } from "@cloudadmin/memory-leaker";
 import { Option } from "commander";
 import type { CommandModule } from "../command-module.js";
@@ -186,20 +186,25 @@ function planLine(env: LeakEnvironment, fill: number): string {
   return `Will allocate ${env.plannedBlocks} blocks of ${block}, as to hit a limit of ${mib(env.plannedBlocks * env.blockBytes)}`;
 }
 
-function blockLine(sample: LeakSample, blockBytes: number, fill: number): string {
-  const size = Number.isInteger(blockBytes / MiB) ? `${blockBytes / MiB}` : (blockBytes / MiB).toFixed(2);
+/** RSS and the cgroup working set with its share of the limit and the headroom left. */
+function statusLine(sample: LeakSample): string {
   const c = sample.cgroup;
-  let cgroup = "";
+  let line = `RSS ${mib(sample.rssBytes)}`;
   if (c.workingSetBytes !== null) {
-    cgroup = `  working set ${mib(c.workingSetBytes)}`;
+    line += `  working set ${mib(c.workingSetBytes)}`;
     if (c.limitBytes !== null) {
       const percent = ((c.workingSetBytes / c.limitBytes) * 100).toFixed(1);
-      cgroup += ` (${percent}% of ${mib(c.limitBytes)} limit, headroom ${mib(c.limitBytes - c.workingSetBytes)})`;
+      line += ` (${percent}% of ${mib(c.limitBytes)} limit, headroom ${mib(c.limitBytes - c.workingSetBytes)})`;
     }
   }
+  return line;
+}
+
+function blockLine(sample: LeakSample, blockBytes: number, fill: number): string {
+  const size = Number.isInteger(blockBytes / MiB) ? `${blockBytes / MiB}` : (blockBytes / MiB).toFixed(2);
   return (
     `Block #${sample.block}  +${size} MiB (touched ${Math.round(fill * 100)}%)  ` +
-    `[total allocated ${mib(sample.allocatedBytes)} / touched ${mib(sample.touchedBytes)}]  RSS ${mib(sample.rssBytes)}${cgroup}`
+    `[total allocated ${mib(sample.allocatedBytes)} / touched ${mib(sample.touchedBytes)}]  ${statusLine(sample)}`
   );
 }
 
@@ -286,7 +291,12 @@ export const leakMemoryCommand: CommandModule = {
     info(planLine(env, flags.leak.fill ?? 1));
 
     if (flags.metricsPort !== undefined) {
-      const server = await startMetricsServer({ registry: createLeakMetrics(run), port: flags.metricsPort });
+      const port = flags.metricsPort;
+      const server = await startMetricsServer({ registry: createLeakMetrics(run), port }).catch(
+        (cause: unknown) => {
+          throw new ConfigError(`--metrics-port ${port}: ${(cause as Error).message}`, { cause });
+        },
+      );
       ctx.onExit(() => server.close());
       ctx.log.info(`serving Prometheus metrics at ${server.url}`);
     }
@@ -295,6 +305,7 @@ export const leakMemoryCommand: CommandModule = {
     let allocatedBefore = 0;
     let lastBlockBytes = env.blockBytes;
     let lastTouched: LeakSample | null = null;
+    let holdingSeen = false;
     const fill = flags.leak.fill ?? 1;
     for await (const sample of run) {
       if (json) {
@@ -319,6 +330,11 @@ export const leakMemoryCommand: CommandModule = {
           );
           break;
         case "holding":
+          if (holdingSeen) {
+            write(`Holding: ${statusLine(sample)}\n`);
+            break;
+          }
+          holdingSeen = true;
           if (lastTouched !== null && lastPrinted !== lastTouched.block) {
             write(`${blockLine(lastTouched, lastBlockBytes, fill)}\n`);
             lastPrinted = lastTouched.block;
@@ -329,9 +345,7 @@ export const leakMemoryCommand: CommandModule = {
           );
           break;
         case "released":
-          write(
-            `Released the blocks: RSS ${mib(sample.rssBytes)}, working set ${mib(sample.cgroup.workingSetBytes)}\n`,
-          );
+          write(`Released: ${statusLine(sample)}\n`);
           break;
         default:
           break;
