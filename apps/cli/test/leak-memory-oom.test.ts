@@ -138,4 +138,41 @@ describe("cloudadmin leak-memory under a 128 MiB memory cgroup", () => {
       cgroup.remove();
     }
   }, 120_000);
+
+  it("--target 90% stops just under 90% of a 256 MiB cgroup limit and holds there, not killed", async (context) => {
+    const limit = 256 * MiB;
+    const cgroup = createMemoryCgroup(limit, `cloudadmin-cli-target-${process.pid}`);
+    if (typeof cgroup === "string") {
+      console.warn(`skipping the cgroup target test: ${cgroup}`);
+      context.skip(cgroup);
+      return;
+    }
+    try {
+      const script = `echo $$ > ${join(cgroup.dir, "cgroup.procs")} && exec "$0" "$@"`;
+      const args = ["leak-memory", "--target", "90%", "-m", "16", "--hold", "0", "--json"];
+      const child = spawn("sh", ["-c", script, process.execPath, BIN, ...args], {
+        env: { PATH: process.env.PATH },
+      });
+      let stdout = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        stdout += chunk.toString("utf8");
+      });
+      const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        child.once("close", (c, s) => resolve([c, s])),
+      );
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+      const samples = stdout
+        .trimEnd()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { phase: string; cgroup: Record<string, number> });
+      const holding = samples.find((s) => s.phase === "holding")!;
+      expect(holding.cgroup.limitBytes).toBe(limit);
+      // Within one page-rounded step of the target: the last block is shrunk to land on it.
+      expect(holding.cgroup.workingSetBytes).toBeGreaterThan(0.88 * limit);
+      expect(holding.cgroup.workingSetBytes).toBeLessThanOrEqual(0.92 * limit);
+      expect(cgroup.oomKills()).toBe(0);
+    } finally {
+      cgroup.remove();
+    }
+  }, 120_000);
 });
