@@ -213,6 +213,33 @@ describe("leak-memory, the built binary", () => {
     expect((await done)[0]).toBe(130);
   }, 30_000);
 
+  it("a real allocation failure (ulimit -v) is a RangeError sample, then exit 1 with --on-alloc-failure exit", async () => {
+    // Without overcommit to hide it (as under ulimit -v or vm.overcommit_memory=2), malloc fails and
+    // V8 throws "RangeError: Array buffer allocation failed".
+    const script = `ulimit -v 2000000 && exec "$0" "$@"`;
+    const args = [BIN, "leak-memory", "-m", "64", "-x", "0", "--on-alloc-failure", "exit", "--json"];
+    const child = spawn("sh", ["-c", script, process.execPath, ...args], { env: { PATH: process.env.PATH } });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (c: Buffer) => {
+      out += c.toString("utf8");
+    });
+    child.stderr.on("data", (c: Buffer) => {
+      err += c.toString("utf8");
+    });
+    expect(await exited(child)).toEqual([1, null]);
+    const samples = parseLines(out) as Array<Sample & { error?: string }>;
+    const last = samples.at(-1)!;
+    expect(last.phase).toBe("allocation-failed");
+    // Node 20 says "Array buffer allocation failed", Node 24 "Failed to allocate memory".
+    expect(last.error).toMatch(
+      /^RangeError: (Array buffer allocation failed|Failed to allocate memory) \(block \d+, 67108864 bytes\)$/,
+    );
+    expect(last.allocatedBytes).toBeGreaterThan(0);
+    expect(last.allocatedBytes).toBeLessThan(2_000_000 * 1024);
+    expect(err).toMatch(/allocation failed after \d+\.\d MiB; exiting as --on-alloc-failure exit asks/);
+  }, 60_000);
+
   it("--pause waits for Enter before allocating", async () => {
     const run = start(["-m", "1", "-x", "1", "--hold", "0", "-b", "--json"]);
     await until(() => run.stderr().includes("Press Enter"));
