@@ -179,8 +179,10 @@ function childrenOf(pid: number): number[] {
  * start to the worker's VmRSS reaching 2 GiB (stress-ng maps 2 GiB, then prefaults and writes it).
  */
 async function runStressNg(signal: AbortSignal): Promise<{ ms: number; residentBytes: number } | null> {
+  // Its own process group, so that stopping it also stops the vm workers it forks.
   const child = spawn("stress-ng", ["--vm", "1", "--vm-bytes", "2g", "--vm-keep", "--timeout", "60"], {
     stdio: "ignore",
+    detached: true,
   });
   try {
     let worker: number | undefined;
@@ -205,7 +207,31 @@ async function runStressNg(signal: AbortSignal): Promise<{ ms: number; residentB
     }
     return null;
   } finally {
-    await stop(child);
+    await stopGroup(child);
+  }
+}
+
+/** SIGKILL to the whole process group, then waits until no process of the group is left. */
+async function stopGroup(child: ChildProcess): Promise<void> {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  const exited =
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise((r) => child.once("exit", r));
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch {
+    // The group is already gone.
+  }
+  await exited;
+  for (let i = 0; i < 500; i++) {
+    try {
+      process.kill(-pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
