@@ -3,10 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateDataset } from "@cloudadmin/cloud-sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type AzureDataset,
-  expectedVmInventory,
-} from "../../../packages/cloud-sim/dist/services/arg/index.js";
+import { type AzureDataset, expectedVmInventory } from "@cloudadmin/cloud-sim";
 import { runCli } from "./helpers.js";
 
 interface Doc {

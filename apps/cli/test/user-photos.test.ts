@@ -1,11 +1,8 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { AZURITE_ACCOUNT, AZURITE_KEY, type GraphDataset, generateDataset } from "@cloudadmin/cloud-sim";
+import { type GraphDataset, generateDataset, startAzurite } from "@cloudadmin/cloud-sim";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "./helpers.js";
 
@@ -27,60 +24,10 @@ interface Doc {
   summary: Record<string, number>;
 }
 
-/**
- * Azurite in memory on a free port. (startAzurite() from cloud-sim passes --location with
- * --inMemoryPersistence, which Azurite 3.37 refuses; the temp folder is the working directory here.)
- */
+/** Azurite's Blob service in memory on a free port. */
 async function startBlobEmulator() {
-  const require = createRequire(import.meta.url);
-  const main = join(dirname(require.resolve("azurite/package.json")), "dist", "src", "blob", "main.js");
-  const port = await new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
-  const cwd = await mkdtemp(join(tmpdir(), "cli-azurite-"));
-  const child = spawn(
-    process.execPath,
-    [
-      main,
-      "--blobHost",
-      "127.0.0.1",
-      "--blobPort",
-      String(port),
-      "--inMemoryPersistence",
-      "--silent",
-      "--skipApiVersionCheck",
-      "--loose",
-    ],
-    { cwd, stdio: "ignore" },
-  );
-  const endpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
-  for (let i = 0; ; i++) {
-    try {
-      await fetch(`${endpoint}?comp=list`);
-      break;
-    } catch (error) {
-      if (i > 300 || child.exitCode !== null) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return {
-    endpoint,
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${endpoint};`,
-    stop: async () => {
-      // Azurite waits for keep-alive connections on SIGTERM: give it a moment, then kill it.
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
-      await exited;
-      clearTimeout(timer);
-      await rm(cwd, { recursive: true, force: true });
-    },
-  };
+  const azurite = await startAzurite();
+  return { ...azurite, endpoint: azurite.blobEndpoint };
 }
 
 let dir: string;

@@ -8,10 +8,7 @@ import {
   startSimulator,
 } from "@cloudadmin/cloud-sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type AzureDataset,
-  expectedVmInventory,
-} from "../../../packages/cloud-sim/dist/services/arg/index.js";
+import { type AzureDataset, expectedVmInventory } from "@cloudadmin/cloud-sim";
 import { createTimerHandler } from "../src/handler.js";
 import { DEFAULT_SCHEDULE, scheduleFromEnv, settingsFromEnv, timestampName } from "../src/inventory.js";
 

@@ -13,14 +13,12 @@ import {
   buildVmIpQuery,
 } from "@cloudadmin/azure-vm-ips";
 import { type SimStats, createRng, startSimulator } from "@cloudadmin/cloud-sim";
-// The dataset generator and ground truth live with the ARG simulator; cloud-sim's index does not
-// export them yet, so they are imported from its build output.
 import {
   type AzureDataset,
   type AzureGenerateOptions,
   expectedVmInventory,
   generateAzureDataset,
-} from "../../../packages/cloud-sim/dist/services/arg/index.js";
+} from "@cloudadmin/cloud-sim";
 import { benchResult, measureRequestRate, timed } from "../measure.js";
 import type { BenchContext, BenchResult } from "../scenario.js";
 import type { ArgSimRequest, ArgSimWorkerData } from "./arg-sim-worker.js";

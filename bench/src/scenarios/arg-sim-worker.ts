@@ -6,10 +6,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { createRng, startSimulator } from "@cloudadmin/cloud-sim";
-import {
-  type AzureGenerateOptions,
-  generateAzureDataset,
-} from "../../../packages/cloud-sim/dist/services/arg/index.js";
+import { type AzureGenerateOptions, generateAzureDataset } from "@cloudadmin/cloud-sim";
 
 export interface ArgSimWorkerData {
   seed: number;

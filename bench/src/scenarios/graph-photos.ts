@@ -1,16 +1,12 @@
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import {
-  AZURITE_ACCOUNT,
-  AZURITE_KEY,
   type GraphDataset,
   type Simulator,
   generateDataset,
+  startAzurite,
   startSimulator,
 } from "@cloudadmin/cloud-sim";
 import { type UserPhotoItem, syncUserPhotos } from "@cloudadmin/user-photos";
@@ -62,58 +58,10 @@ function modelBoundMs(eligible: number): number {
   return LATENCY_MS + Math.ceil(eligible / PHOTO_CONCURRENCY) * LATENCY_MS;
 }
 
-/** Azurite's Blob service in memory (run in a temp working directory: it writes metadata there). */
+/** Azurite's Blob service in memory on a free port. */
 async function startBlobEmulator() {
-  const require = createRequire(import.meta.url);
-  const main = join(dirname(require.resolve("azurite/package.json")), "dist", "src", "blob", "main.js");
-  const port = await new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
-  const cwd = await mkdtemp(join(tmpdir(), "bench-azurite-"));
-  const child = spawn(
-    process.execPath,
-    [
-      main,
-      "--blobHost",
-      "127.0.0.1",
-      "--blobPort",
-      String(port),
-      "--inMemoryPersistence",
-      "--silent",
-      "--skipApiVersionCheck",
-      "--loose",
-    ],
-    { cwd, stdio: "ignore" },
-  );
-  const endpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
-  for (let i = 0; ; i++) {
-    try {
-      await fetch(`${endpoint}?comp=list`);
-      break;
-    } catch (error) {
-      if (i > 300 || child.exitCode !== null) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  const service = BlobServiceClient.fromConnectionString(
-    `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${endpoint};`,
-  );
-  return {
-    service,
-    stop: async () => {
-      const exited = new Promise((r) => child.once("exit", r));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
-      await exited;
-      clearTimeout(timer);
-      await rm(cwd, { recursive: true, force: true });
-    },
-  };
+  const azurite = await startAzurite();
+  return { service: BlobServiceClient.fromConnectionString(azurite.connectionString), stop: azurite.stop };
 }
 
 function graphClient(sim: Simulator, dispatcher: Agent): Client {

@@ -16,7 +16,7 @@ import {
   type ExpectedVm,
   expectedVmInventory,
   generateAzureDataset,
-} from "../../cloud-sim/dist/services/arg/index.js";
+} from "@cloudadmin/cloud-sim";
 import {
   type ListVmIpsOptions,
   type VmIpProgress,

@@ -86,9 +86,12 @@ export async function startAzurite(
     connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blobEndpoint};`,
     stop: async () => {
       if (child.exitCode === null) {
+        // Azurite waits for keep-alive connections on SIGTERM: give it a moment, then kill it.
         const exited = new Promise((r) => child.once("exit", r));
         child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
         await exited;
+        clearTimeout(timer);
       }
       await rm(location, { recursive: true, force: true });
     },

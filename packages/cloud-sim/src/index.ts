@@ -45,7 +45,29 @@ export type {
   LatencyModel,
 } from "./types.js";
 export type { ServiceDefinition, DatasetProblem } from "./services/definition.js";
-export type { AwsDataset } from "./services/aws/index.js";
-export type { AzureDataset } from "./services/arg/index.js";
-export type { GraphDataset } from "./services/graph/index.js";
-export type { ZoomDataset } from "./services/zoom/index.js";
+// Each service's dataset types, its simulator object (for tests that reach in) and its ground truth.
+export type {
+  AwsDataset,
+  AwsAccount,
+  AwsInstance,
+  AwsNetworkInterface,
+  AwsLimits,
+} from "./services/aws/index.js";
+export { AwsSimService, DEFAULT_AWS_LIMITS, EDGE_CASES as AWS_EDGE_CASES } from "./services/aws/index.js";
+export type {
+  AzureDataset,
+  AzureSubscription,
+  ArgResource,
+  AzureGenerateOptions,
+  ExpectedVm,
+} from "./services/arg/index.js";
+export {
+  generateAzureDataset,
+  AZURE_SCALES,
+  expectedVmInventory,
+  SIM_ARM_TOKEN,
+} from "./services/arg/index.js";
+export type { GraphDataset, GraphPhoto, GraphUser } from "./services/graph/index.js";
+export { GraphSimService, PHOTO_CONCURRENCY_PER_APP, extensionName } from "./services/graph/index.js";
+export type { ZoomDataset, ZoomUserRecord, ZoomSimService, RetryAfterForm } from "./services/zoom/index.js";
+export { ZOOM_GENERATED_AS_OF, ZOOM_PLAN_LIMITS } from "./services/zoom/index.js";

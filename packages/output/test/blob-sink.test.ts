@@ -8,10 +8,9 @@ import {
   StorageSharedKeyCredential,
   generateBlobSASQueryParameters,
 } from "@azure/storage-blob";
-import { AZURITE_ACCOUNT, AZURITE_KEY, type AzuriteHandle } from "@cloudadmin/cloud-sim";
+import { AZURITE_ACCOUNT, AZURITE_KEY, type AzuriteHandle, startAzurite } from "@cloudadmin/cloud-sim";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createBlobSink, createContainerClient, openSink, writeResults } from "../src/index.js";
-import { startTestAzurite } from "./azurite.js";
 
 let azurite: AzuriteHandle;
 let container: ContainerClient;
@@ -19,7 +18,7 @@ let tempDir: string;
 const CONTAINER = "results";
 
 beforeAll(async () => {
-  azurite = await startTestAzurite();
+  azurite = await startAzurite();
   container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(CONTAINER);
   await container.create();
 }, 60_000);

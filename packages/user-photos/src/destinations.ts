@@ -5,7 +5,7 @@ import { RemoteError, UsageError, isCloudAdminError } from "@cloudadmin/errors";
 import { extensionFor } from "./keys.js";
 import { Manifest } from "./manifest.js";
 import type { GraphVersion, Photo } from "./photos.js";
-import { writeFileAtomic } from "./util.js";
+import { writeFileAtomic } from "@cloudadmin/output";
 
 /** What the destinations hold for a user under a key, when every one of them holds the same photo. */
 export interface Held {

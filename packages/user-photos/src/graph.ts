@@ -10,7 +10,7 @@ import {
 } from "@microsoft/microsoft-graph-client";
 import { rootCertificates } from "node:tls";
 import { Agent, fetch as undiciFetch } from "undici";
-import { parseRetryAfter, sleep } from "./util.js";
+import { parseRetryAfter, sleep } from "@cloudadmin/paging";
 
 /** Hosts the Graph client already trusts with a token. */
 const GRAPH_HOSTS = new Set([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { checkKey, extensionFor, keyIdentity } from "./keys.js";
-import { parseRetryAfter } from "./util.js";
+import { parseRetryAfter } from "@cloudadmin/paging";
 
 describe("checkKey", () => {
   it("accepts ordinary keys, numbers and Unicode", () => {

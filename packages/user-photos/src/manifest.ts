@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { writeFileAtomic } from "./util.js";
+import { writeFileAtomic } from "@cloudadmin/output";
 
 /** The folder's manifest file: what each photo file is and which Graph ETag it was saved from. */
 export const MANIFEST_NAME = ".cloudadmin-photos.json";
@@ -77,7 +77,11 @@ export class Manifest {
     this.dirty = false;
     this.lastFlush = Date.now();
     const text = `${JSON.stringify(this.data, null, 2)}\n`;
-    this.flushing = this.flushing.catch(() => undefined).then(() => writeFileAtomic(this.file, text));
+    this.flushing = this.flushing
+      .catch(() => undefined)
+      .then(async () => {
+        await writeFileAtomic(this.file, text);
+      });
     return this.flushing;
   }
 }

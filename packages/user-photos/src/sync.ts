@@ -12,7 +12,7 @@ import { type FetchLike, type GraphAnswer, connectGraph } from "./graph.js";
 import { checkKey, extensionFor } from "./keys.js";
 import { PhotoSource, isMailboxCode } from "./photos.js";
 import { type DirectoryUser, listUsers, sortByKey } from "./users.js";
-import { mapUnordered } from "./util.js";
+import { mapConcurrent } from "@cloudadmin/paging";
 
 /** Graph's documented limit for the photo API: concurrent requests per app across all mailboxes. */
 export const GRAPH_PHOTO_CONCURRENCY = 4;
@@ -279,7 +279,10 @@ export async function* syncUserPhotos(options: SyncUserPhotosOptions): AsyncGene
 
     // 3. Photos: at most `concurrency` Graph requests at once; writing overlaps with the next downloads.
     destinations.startAutoFlush();
-    for await (const item of mapUnordered(ready, concurrency * 3, syncUser, signal)) {
+    for await (const item of mapConcurrent(ready, (user) => syncUser(user), {
+      concurrency: concurrency * 3,
+      ...(signal ? { signal } : {}),
+    })) {
       if (item.reason === "ERR_ABORTED") continue;
       if (item.status === "saved" || item.status === "unchanged" || item.status === "no-photo") {
         item.pruned = await settleStale(item.userId);

@@ -70,80 +70,8 @@ export async function tree(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/**
- * Azurite's Blob service in memory on a free port. A local stand-in for startAzurite() from
- * @cloudadmin/cloud-sim, which passes --location together with --inMemoryPersistence (Azurite 3.37
- * refuses that combination); here the temp folder is the child's working directory instead.
- */
+/** Azurite's Blob service in memory on a free port (stopped by the returned handle). */
 export async function startBlobEmulator(): Promise<{ connectionString: string; stop(): Promise<void> }> {
-  const { spawn } = await import("node:child_process");
-  const { createRequire } = await import("node:module");
-  const { createServer } = await import("node:net");
-  const { mkdtemp, rm } = await import("node:fs/promises");
-  const { tmpdir } = await import("node:os");
-  const { dirname } = await import("node:path");
-  const { AZURITE_ACCOUNT, AZURITE_KEY } = await import("@cloudadmin/cloud-sim");
-  const require = createRequire(import.meta.url);
-  const main = join(dirname(require.resolve("azurite/package.json")), "dist", "src", "blob", "main.js");
-  const port = await new Promise<number>((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const p = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(p));
-    });
-  });
-  const cwd = await mkdtemp(join(tmpdir(), "user-photos-azurite-"));
-  const child = spawn(
-    process.execPath,
-    [
-      main,
-      "--blobHost",
-      "127.0.0.1",
-      "--blobPort",
-      String(port),
-      "--inMemoryPersistence",
-      "--silent",
-      "--disableTelemetry",
-      "--skipApiVersionCheck",
-      "--loose",
-    ],
-    { cwd, stdio: ["ignore", "pipe", "pipe"] },
-  );
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  const blobEndpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`azurite exited with ${child.exitCode}: ${output.trim()}`);
-    try {
-      await fetch(`${blobEndpoint}?comp=list`);
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill();
-        throw new Error(`azurite did not start: ${output.trim()}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return {
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blobEndpoint};`,
-    stop: async () => {
-      if (child.exitCode === null) {
-        // Azurite waits for keep-alive connections on SIGTERM: give it a moment, then kill it.
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
-        await exited;
-        clearTimeout(timer);
-      }
-      await rm(cwd, { recursive: true, force: true });
-    },
-  };
+  const { startAzurite } = await import("@cloudadmin/cloud-sim");
+  return startAzurite();
 }
