@@ -17,7 +17,21 @@ const demos = [
   ["user-photos", ["user-photos", "--simulate", "--out-dir", join(work, "photos"), "-o", "table"]],
   ["zoom-licenses", ["zoom-licenses", "--simulate", "-o", "table"]],
   ["leak-memory", ["leak-memory", "--max-mb", "64", "--block-mb", "16", "--fill", "0.5", "--hold", "0s"]],
-  ["sim", ["sim", "dataset", "--scale", "small", "--seed", "1", "--services", "zoom", "--out", join(work, "dataset.json")]],
+  [
+    "sim",
+    [
+      "sim",
+      "dataset",
+      "--scale",
+      "small",
+      "--seed",
+      "1",
+      "--services",
+      "zoom",
+      "--out",
+      join(work, "dataset.json"),
+    ],
+  ],
 ];
 
 let failed = 0;
@@ -27,7 +41,10 @@ for (const [name, args] of demos) {
     continue;
   }
   process.stdout.write(`\n$ cloudadmin ${args.join(" ").replaceAll(work, "$DEMO")}\n`);
-  const r = spawnSync(process.execPath, [bin, ...args], { stdio: ["ignore", "inherit", "inherit"], cwd: work });
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    stdio: ["ignore", "inherit", "inherit"],
+    cwd: work,
+  });
   if (r.status !== 0) {
     failed++;
     process.stdout.write(`# ${name} exited ${r.status}\n`);

@@ -30,8 +30,16 @@ async function documents(): Promise<Array<{ file: string; doc: Doc }>> {
   return out;
 }
 
-function podSpec(doc: Doc): Record<string, unknown> {
-  const spec = doc.spec as unknown as Record<string, any>;
+interface PodSpec {
+  securityContext: { runAsNonRoot: boolean };
+  containers: Array<{
+    securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean };
+  }>;
+}
+type PodTemplate = { template: { spec: PodSpec } };
+
+function podSpec(doc: Doc): PodSpec {
+  const spec = doc.spec as unknown as PodTemplate & { jobTemplate: { spec: PodTemplate } };
   return doc.kind === "CronJob" ? spec.jobTemplate.spec.template.spec : spec.template.spec;
 }
 
@@ -59,10 +67,7 @@ describe("Kubernetes job manifests", () => {
   it("the jobs run non-root, read-only, without stored cloud secrets", async () => {
     for (const { file, doc } of await documents()) {
       if (doc.kind !== "CronJob" && doc.kind !== "Job") continue;
-      const pod = podSpec(doc) as {
-        securityContext: { runAsNonRoot: boolean };
-        containers: Array<Record<string, any>>;
-      };
+      const pod = podSpec(doc);
       expect(pod.securityContext.runAsNonRoot, file).toBe(true);
       for (const c of pod.containers) {
         expect(c.securityContext.readOnlyRootFilesystem, file).toBe(true);

@@ -3,7 +3,13 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { type AzuriteHandle, type Simulator, generateDataset, startAzurite, startSimulator } from "@cloudadmin/cloud-sim";
+import {
+  type AzuriteHandle,
+  type Simulator,
+  generateDataset,
+  startAzurite,
+  startSimulator,
+} from "@cloudadmin/cloud-sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -19,7 +25,9 @@ async function examples(): Promise<Array<{ pkg: string; index: number; code: str
   for (const pkg of await readdir(join(root, "packages"))) {
     const text = await readFile(join(root, "packages", pkg, "README.md"), "utf8").catch(() => "");
     const blocks = [...text.matchAll(/```js example\n([\s\S]*?)```/g)].map((m) => m[1] as string);
-    blocks.forEach((code, index) => out.push({ pkg, index, code }));
+    blocks.forEach((code, index) => {
+      out.push({ pkg, index, code });
+    });
   }
   return out;
 }
@@ -57,7 +65,11 @@ describe("README examples", async () => {
 
   it("every library README has at least one runnable example", async () => {
     const libraries = (await readdir(join(root, "packages"))).filter((p) => p !== "cloud-sim");
-    for (const pkg of libraries) expect(all.some((e) => e.pkg === pkg), `packages/${pkg}/README.md`).toBe(true);
+    for (const pkg of libraries)
+      expect(
+        all.some((e) => e.pkg === pkg),
+        `packages/${pkg}/README.md`,
+      ).toBe(true);
   });
 
   for (const example of all) {

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
-import { type GraphDataset, generateDataset, startAzurite } from "@cloudadmin/cloud-sim";
+import { AZURITE_KEY, type GraphDataset, generateDataset, startAzurite } from "@cloudadmin/cloud-sim";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "./helpers.js";
 

@@ -380,7 +380,7 @@ export async function* listVmIps(options: ListVmIpsOptions): AsyncGenerator<VmIp
     while (running < concurrency && queue.length > 0 && !fatal) {
       // First pages first: they tell how much work there is.
       const firstIndex = queue.findIndex((t) => !t.scope.pagesPlanned);
-      const [task] = queue.splice(firstIndex >= 0 ? firstIndex : 0, 1);
+      const [task] = queue.splice(Math.max(firstIndex, 0), 1);
       if (!task) break;
       if (task.scope.failed) {
         task.scope.pending--;

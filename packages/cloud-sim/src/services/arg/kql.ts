@@ -318,7 +318,7 @@ class Parser {
   }
   private ident(): string {
     const t = this.peek();
-    if (!t || t.t !== "id") this.fail("Expected a name");
+    if (t?.t !== "id") this.fail("Expected a name");
     this.i++;
     return t.v;
   }
@@ -500,7 +500,7 @@ class Parser {
         if (this.atId("limit")) {
           this.i++;
           const n = this.peek();
-          if (!n || n.t !== "num") this.fail("Expected a number after limit");
+          if (n?.t !== "num") this.fail("Expected a number after limit");
           this.i++;
           cap = Number(n.v);
           if (cap > ARG_LIMITS.mvExpandMax)
@@ -784,7 +784,7 @@ class Parser {
       case "take":
       case "limit": {
         const n = this.peek();
-        if (!n || n.t !== "num") this.fail(`Expected a number after ${op}`);
+        if (n?.t !== "num") this.fail(`Expected a number after ${op}`);
         this.i++;
         const count = Number(n.v);
         return {

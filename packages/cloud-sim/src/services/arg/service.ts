@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Clock } from "../../clock.js";
 import type { RequestInfo, ServiceContext, SimRequest, SimResponse, SimService } from "../../types.js";
-import type { ArgResource, AzureDataset } from "./dataset.js";
+import type { AzureDataset } from "./dataset.js";
 import {
   type CompiledQuery,
   KqlError,
