@@ -153,9 +153,14 @@ export class Destinations {
       };
     }
     if (this.container) {
-      const blob = (this.blobsByUser.get(userId) ?? [])
-        .filter((b) => baseName(b.name) === key && b.size === this.size)
-        .sort((a, b) => b.modified - a.modified)[0];
+      const candidates = (this.blobsByUser.get(userId) ?? []).filter(
+        (b) => baseName(b.name) === key && b.size === this.size,
+      );
+      // The folder's copy names the blob to compare with; otherwise the newest. Last-Modified has
+      // one-second resolution, so two uploads in one second would tie: the folder's name decides.
+      const blob = held
+        ? candidates.find((b) => b.name === held?.fileName)
+        : candidates.sort((a, b) => b.modified - a.modified)[0];
       if (!blob?.etag || (held && held.etag !== blob.etag)) return null;
       held = {
         etag: blob.etag,

@@ -142,8 +142,6 @@ Examples:
         "--sso needs a real `aws sso login` token cache; with --simulate use --org (the default)",
       );
     }
-    // The SDK warns on every Node 20 run that future versions need Node 22; users cannot act on it here.
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
     const lib = await import("@cloudadmin/ec2-ips");
     const settings = await lib.resolveAwsSettings({
       env: ctx.env,
