@@ -11,6 +11,8 @@
  * ```
  */
 export { listVmIps, MAX_BATCH, MAX_PAGE } from "./list-vm-ips.js";
+export { checkResourceGraphAccess } from "./check.js";
+export type { CheckResourceGraphAccessOptions, ResourceGraphAccess } from "./check.js";
 export { buildVmIpQuery, ARM_VM_TYPE, CLASSIC_VM_TYPE } from "./query.js";
 export { QuotaPacer, parseResetsAfter } from "./pacer.js";
 export type { QuotaReading, Ticket } from "./pacer.js";

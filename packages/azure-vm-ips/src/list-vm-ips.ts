@@ -1,5 +1,4 @@
 import { setMaxListeners } from "node:events";
-import { ResourceGraphClient } from "@azure/arm-resourcegraph";
 import type { QueryRequest, QueryResponse } from "@azure/arm-resourcegraph";
 import {
   AbortedError,
@@ -11,6 +10,7 @@ import {
   isAbortError,
 } from "@cloudadmin/errors";
 import { type Timer, parseRetryAfter, realTimer } from "@cloudadmin/paging";
+import { createArgClient } from "./client.js";
 import { QuotaPacer, type QuotaReading, parseResetsAfter } from "./pacer.js";
 import { buildVmIpQuery } from "./query.js";
 import { type VmRow, toRecord } from "./records.js";
@@ -197,31 +197,7 @@ export async function* listVmIps(options: ListVmIpsOptions): AsyncGenerator<VmIp
   const timeoutMs = options.timeoutMs ?? 60_000;
   const query = buildVmIpQuery({ includeClassic: options.includeClassic ?? true });
   const tokenScope = options.tokenScope ?? `${endpointUrl.origin}/.default`;
-  const insecure = endpointUrl.protocol === "http:";
-  const client = new ResourceGraphClient(options.credential, {
-    endpoint,
-    credentials: { scopes: [tokenScope] },
-    ...(insecure ? { allowInsecureConnection: true } : {}),
-    // We pace and retry ourselves: the SDK's own retries would spend quota behind the pacer's back
-    // (and it retries a 429 only when Retry-After is present).
-    retryOptions: { maxRetries: 0 },
-    userAgentOptions: { userAgentPrefix: options.userAgent ?? "cloudadmin" },
-    ...(options.ca ? { tlsOptions: { ca: options.ca.toString() } } : {}),
-  });
-  if (insecure) {
-    // The SDK refuses to send a bearer token over http. Emulators on loopback speak http (the CLI
-    // allows http only there), so the token is attached by our own policy instead.
-    client.pipeline.removePolicy({ name: "bearerTokenAuthenticationPolicy" });
-    client.pipeline.addPolicy({
-      name: "cloudadminBearerOverHttp",
-      async sendRequest(request, next) {
-        const token = await options.credential.getToken(tokenScope, { abortSignal: request.abortSignal });
-        if (!token) throw new AuthError("the credential returned no token for Resource Graph");
-        request.headers.set("authorization", `Bearer ${token.token}`);
-        return next(request);
-      },
-    });
-  }
+  const client = createArgClient({ ...options, endpoint, tokenScope });
   const pacer = new QuotaPacer(timer);
   const internal = new AbortController();
   // Every request and every request waiting for quota listens on it: more than Node's default 10.

@@ -12,6 +12,8 @@
  * ```
  */
 export { listEc2Ips } from "./list-ec2-ips.js";
+export { checkAwsAccess } from "./check.js";
+export type { AwsAccess, CheckAwsAccessOptions } from "./check.js";
 export { toInstanceRecord } from "./extract.js";
 export { checkEndpoint } from "./clients.js";
 export { resolveAwsSettings, endpointsFromEnvironment } from "./aws-environment.js";

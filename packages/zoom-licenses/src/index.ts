@@ -21,6 +21,7 @@ export type { PlanLicenseRecoveryOptions } from "./plan.js";
 export { applyLicenseRecovery, restoreLicenses, listRestorable } from "./apply.js";
 export type { ApplyLicenseRecoveryOptions, RestoreLicensesOptions } from "./apply.js";
 export { createZoomClient, ZoomClient, ZOOM_PLAN_RATES, DEFAULT_API_URL } from "./client.js";
+export { checkZoomAccess } from "./check.js";
 export type {
   ZoomClientOptions,
   ZoomClientStats,

@@ -3,6 +3,7 @@ import { type CloudAdminError, type ErrorRecord, UsageError, toErrorRecord } fro
 import type { VmIpProgress, VmIpRecord, VmIpScope } from "@cloudadmin/azure-vm-ips";
 import type { CommandModule } from "../command-module.js";
 import { exitCodeForScopes } from "../exit-codes.js";
+import { azureCredential, trustedCa } from "../providers.js";
 
 const CLOUDS = ["AzurePublicCloud", "AzureUSGovernment", "AzureChinaCloud"] as const;
 type CloudName = (typeof CLOUDS)[number];
@@ -101,14 +102,8 @@ Examples:
       String(options.armEndpoint ?? ctx.env.CLOUDADMIN_ARM_ENDPOINT ?? defaults.armEndpoint),
       "--arm-endpoint",
     );
-    const token = ctx.env.CLOUDADMIN_ARM_TOKEN;
-    const credential = token ? new auth.StaticTokenCredential(token) : auth.createAzureCredential({ cloud });
-    // In-process clients get the simulator's CA directly; NODE_EXTRA_CA_CERTS is honoured the same way.
-    let ca: string | undefined = sim?.ca;
-    if (!ca && ctx.env.NODE_EXTRA_CA_CERTS) {
-      const { readFile } = await import("node:fs/promises");
-      ca = await readFile(resolve(ctx.io.cwd, ctx.env.NODE_EXTRA_CA_CERTS), "utf8").catch(() => undefined);
-    }
+    const { credential } = await azureCredential(ctx, "CLOUDADMIN_ARM_TOKEN", cloud);
+    const ca = await trustedCa(ctx, sim);
     const lib = await import("@cloudadmin/azure-vm-ips");
 
     const progress = await ctx.progress("azure-vm-ips");

@@ -3,6 +3,7 @@ import { type ErrorRecord, UsageError } from "@cloudadmin/errors";
 import type { Ec2InstanceRecord, Ec2IpsCounts, Ec2IpsError } from "@cloudadmin/ec2-ips";
 import type { CommandModule } from "../command-module.js";
 import { ExitCode, exitCodeForScopes } from "../exit-codes.js";
+import { trustedCa } from "../providers.js";
 
 const TABLE_COLUMNS = [
   "accountId",
@@ -150,11 +151,7 @@ Examples:
       ...(options.ssoRoleName === undefined ? {} : { ssoRoleName: String(options.ssoRoleName) }),
       ...(region === undefined ? {} : { region }),
     });
-    let ca: string | undefined = sim?.ca;
-    if (!ca && ctx.env.NODE_EXTRA_CA_CERTS) {
-      const { readFile } = await import("node:fs/promises");
-      ca = await readFile(resolve(ctx.io.cwd, ctx.env.NODE_EXTRA_CA_CERTS), "utf8").catch(() => undefined);
-    }
+    const ca = await trustedCa(ctx, sim);
     ctx.log.debug(
       `mode ${mode}, home region ${settings.region}, profile ${settings.profile}, endpoints ${JSON.stringify(settings.endpoints)}`,
     );

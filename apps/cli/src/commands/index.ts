@@ -1,6 +1,7 @@
 import type { CommandModule } from "../command-module.js";
 import { azureVmIpsCommand } from "./azure-vm-ips.js";
 import { completionCommand } from "./completion.js";
+import { doctorCommand } from "./doctor.js";
 import { ec2IpsCommand } from "./ec2-ips.js";
 import { leakMemoryCommand } from "./leak-memory.js";
 import { simCommand } from "./sim.js";
@@ -15,5 +16,6 @@ export const COMMANDS: ReadonlyArray<CommandModule | null> = [
   zoomLicensesCommand,
   leakMemoryCommand,
   simCommand,
+  doctorCommand,
   completionCommand,
 ];

@@ -3,6 +3,7 @@ import { type CloudAdminError, type ErrorRecord, UsageError, toErrorRecord } fro
 import type { UserPhotoItem, UserPhotoStatus } from "@cloudadmin/user-photos";
 import type { CommandModule } from "../command-module.js";
 import { exitCodeForScopes } from "../exit-codes.js";
+import { azureCredential, trustedCa } from "../providers.js";
 
 const FIELDS = [
   "userId",
@@ -85,8 +86,7 @@ Examples:
       "--graph-endpoint",
     );
     const auth = await import("@cloudadmin/auth");
-    const token = ctx.env.CLOUDADMIN_GRAPH_TOKEN;
-    const credential = token ? new auth.StaticTokenCredential(token) : auth.createAzureCredential();
+    const { credential } = await azureCredential(ctx, "CLOUDADMIN_GRAPH_TOKEN");
     const lib = await import("@cloudadmin/user-photos");
     const container = containerUrl
       ? lib.openContainer(containerUrl, {
@@ -96,12 +96,7 @@ Examples:
           credential: auth.createAzureCredential(),
         })
       : undefined;
-    // In-process clients get the simulator's CA directly; NODE_EXTRA_CA_CERTS is honoured the same way.
-    let ca: string | undefined = sim?.ca;
-    if (!ca && ctx.env.NODE_EXTRA_CA_CERTS) {
-      const { readFile } = await import("node:fs/promises");
-      ca = await readFile(resolve(ctx.io.cwd, ctx.env.NODE_EXTRA_CA_CERTS), "utf8").catch(() => undefined);
-    }
+    const ca = await trustedCa(ctx, sim);
     const concurrency = Math.min(
       ctx.globals.concurrency ?? lib.GRAPH_PHOTO_CONCURRENCY,
       lib.GRAPH_PHOTO_CONCURRENCY,

@@ -180,7 +180,8 @@ function describeChanges(ctx: CommandContext, rows: LicenseRecord[], verb: strin
   ctx.io.stderr.write(`${rows.length} users to be ${verb}:\n${lines.join("\n")}\n`);
 }
 
-async function buildClient(ctx: CommandContext, options: Record<string, unknown>) {
+/** The Zoom client a run uses, from ZOOM_* and the endpoint flags (also used by `doctor`). */
+export async function buildClient(ctx: CommandContext, options: Record<string, unknown>) {
   const lib = await import("@cloudadmin/zoom-licenses");
   const apiUrl = ctx
     .endpoint(String(options.zoomApiUrl ?? ctx.env.ZOOM_API_URL ?? lib.DEFAULT_API_URL), "--zoom-api-url")

@@ -1,0 +1,203 @@
+import { UsageError, redactSecrets } from "@cloudadmin/errors";
+import type { CommandModule } from "../command-module.js";
+import type { CommandContext } from "../context.js";
+import { ExitCode } from "../exit-codes.js";
+import { azureCredential, trustedCa } from "../providers.js";
+import type { SimulatorSession } from "../simulate.js";
+import { buildClient as buildZoomClient } from "./zoom-licenses.js";
+
+const PROVIDERS = ["aws", "azure", "graph", "zoom"] as const;
+type Provider = (typeof PROVIDERS)[number];
+
+/** One provider's answer. Never holds a secret: sources are described, not shown. */
+interface DoctorCheck {
+  provider: Provider;
+  /** Where the credentials come from (`AWS_ACCESS_KEY_ID (environment)`, `DefaultAzureCredential`...). */
+  credentials: string;
+  endpoint: string;
+  status: "ok" | "failed" | "not-configured";
+  /** Who we are there, when the check got that far. */
+  identity: string | null;
+  message: string;
+}
+
+const SIM_SERVICE: Record<Provider, "aws" | "arg" | "graph" | "zoom"> = {
+  aws: "aws",
+  azure: "arg",
+  graph: "graph",
+  zoom: "zoom",
+};
+
+async function checkAws(ctx: CommandContext, row: DoctorCheck, signal: AbortSignal): Promise<DoctorCheck> {
+  const lib = await import("@cloudadmin/ec2-ips");
+  const env = ctx.env;
+  const settings = await lib.resolveAwsSettings({ env, mode: "org" });
+  const credentials = env.AWS_ACCESS_KEY_ID
+    ? "AWS_ACCESS_KEY_ID (environment)"
+    : env.AWS_WEB_IDENTITY_TOKEN_FILE
+      ? "web identity (AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE)"
+      : env.AWS_PROFILE
+        ? `profile ${env.AWS_PROFILE}`
+        : "the SDK's default chain (profile default, container or instance role)";
+  const endpoint = settings.endpoints.sts ?? `https://sts.${settings.region}.amazonaws.com`;
+  Object.assign(row, { credentials, endpoint });
+  const access = await lib.checkAwsAccess({
+    region: settings.region,
+    endpoints: settings.endpoints,
+    ...(settings.credentials ? { credentials: settings.credentials } : {}),
+    signal,
+  });
+  return {
+    provider: "aws",
+    credentials,
+    endpoint,
+    status: "ok",
+    identity: `${access.arn} (account ${access.account})`,
+    message: "STS GetCallerIdentity answered",
+  };
+}
+
+async function checkAzure(
+  ctx: CommandContext,
+  row: DoctorCheck,
+  sim: SimulatorSession | undefined,
+  signal: AbortSignal,
+): Promise<DoctorCheck> {
+  const endpoint = ctx.endpoint(
+    ctx.env.CLOUDADMIN_ARM_ENDPOINT ?? "https://management.azure.com",
+    "CLOUDADMIN_ARM_ENDPOINT",
+  ).origin;
+  const { credential, source } = await azureCredential(ctx, "CLOUDADMIN_ARM_TOKEN");
+  Object.assign(row, { credentials: source, endpoint });
+  const ca = await trustedCa(ctx, sim);
+  const lib = await import("@cloudadmin/azure-vm-ips");
+  const access = await lib.checkResourceGraphAccess({ credential, endpoint, ...(ca ? { ca } : {}), signal });
+  return {
+    provider: "azure",
+    credentials: source,
+    endpoint,
+    status: "ok",
+    identity: null,
+    message: `Resource Graph answered: ${access.vms} VMs visible, quota remaining ${access.quotaRemaining ?? "unknown"}`,
+  };
+}
+
+async function checkGraph(
+  ctx: CommandContext,
+  row: DoctorCheck,
+  sim: SimulatorSession | undefined,
+  signal: AbortSignal,
+): Promise<DoctorCheck> {
+  const endpoint = ctx.endpoint(
+    ctx.env.CLOUDADMIN_GRAPH_ENDPOINT ?? "https://graph.microsoft.com",
+    "CLOUDADMIN_GRAPH_ENDPOINT",
+  ).origin;
+  const { credential, source } = await azureCredential(ctx, "CLOUDADMIN_GRAPH_TOKEN");
+  Object.assign(row, { credentials: source, endpoint });
+  const ca = await trustedCa(ctx, sim);
+  const lib = await import("@cloudadmin/user-photos");
+  await lib.checkGraphAccess({ credential, endpoint, ...(ca ? { ca } : {}), signal });
+  return {
+    provider: "graph",
+    credentials: source,
+    endpoint,
+    status: "ok",
+    identity: null,
+    message: "users are readable",
+  };
+}
+
+async function checkZoom(ctx: CommandContext, row: DoctorCheck, signal: AbortSignal): Promise<DoctorCheck> {
+  const base: Omit<DoctorCheck, "status" | "message" | "identity"> = {
+    provider: "zoom",
+    credentials: "ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID, ZOOM_CLIENT_SECRET (Server-to-Server OAuth)",
+    endpoint: ctx.env.ZOOM_API_URL ?? "https://api.zoom.us/v2",
+  };
+  Object.assign(row, base);
+  if (!ctx.env.ZOOM_ACCOUNT_ID && !ctx.env.ZOOM_CLIENT_ID && !ctx.env.ZOOM_CLIENT_SECRET) {
+    return { ...base, status: "not-configured", identity: null, message: "no ZOOM_* variables are set" };
+  }
+  const { lib, client } = await buildZoomClient(ctx, {});
+  await lib.checkZoomAccess(client, signal);
+  return {
+    ...base,
+    status: "ok",
+    identity: `account ${ctx.env.ZOOM_ACCOUNT_ID}`,
+    message: "token issued and users readable",
+  };
+}
+
+export const doctorCommand: CommandModule = {
+  name: "doctor",
+  summary: "say which credentials and endpoint each provider would use, and whether they work",
+  configure(command) {
+    command
+      .option("--providers <list>", `comma-separated providers to check (${PROVIDERS.join(",")})`)
+      .addHelpText(
+        "after",
+        "\nFor each provider: where the credentials come from (never the secret itself), the endpoint, and\nwhether a harmless call there succeeds (STS GetCallerIdentity, one Resource Graph row, one Graph\nuser, one Zoom user). Exit 0 when every configured provider works, 3 when one refuses the\ncredentials or is misconfigured, 4 when one cannot be reached.\n\nExamples:\n  cloudadmin doctor\n  cloudadmin doctor --providers azure,graph -o json\n  cloudadmin doctor --simulate\n",
+      );
+  },
+  async run(ctx, options) {
+    const wanted =
+      options.providers === undefined
+        ? [...PROVIDERS]
+        : String(options.providers)
+            .split(",")
+            .map((s) => s.trim());
+    for (const p of wanted) {
+      if (!(PROVIDERS as readonly string[]).includes(p)) {
+        throw new UsageError(`--providers: unknown provider '${p}' (choose from ${PROVIDERS.join(", ")})`);
+      }
+    }
+    const providers = wanted as Provider[];
+    const sim = await ctx.simulate(providers.map((p) => SIM_SERVICE[p]));
+    const timeoutMs = ctx.globals.timeoutMs ?? 20_000;
+    const checks: DoctorCheck[] = [];
+    let worst: number = ExitCode.ok;
+    for (const provider of providers) {
+      const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
+      const row: DoctorCheck = {
+        provider,
+        credentials: "",
+        endpoint: "",
+        status: "failed",
+        identity: null,
+        message: "",
+      };
+      try {
+        const check =
+          provider === "aws"
+            ? await checkAws(ctx, row, signal)
+            : provider === "azure"
+              ? await checkAzure(ctx, row, sim, signal)
+              : provider === "graph"
+                ? await checkGraph(ctx, row, sim, signal)
+                : await checkZoom(ctx, row, signal);
+        checks.push(check);
+      } catch (error) {
+        if (ctx.signal.aborted) throw error;
+        const { exitCodeFor } = await import("../exit-codes.js");
+        const code = exitCodeFor(error);
+        const auth = code === ExitCode.auth || code === ExitCode.usage;
+        // A refused credential or bad setting (3) outranks an unreachable service (4).
+        worst = auth || worst === ExitCode.auth ? ExitCode.auth : ExitCode.remote;
+        row.message = redactSecrets(error instanceof Error ? error.message : String(error));
+        checks.push(row);
+      }
+    }
+    await ctx.emit({
+      items: (async function* () {
+        yield* checks;
+      })(),
+      errors: () => [],
+      summary: () => ({
+        ok: checks.filter((c) => c.status === "ok").length,
+        failed: checks.filter((c) => c.status === "failed").length,
+        notConfigured: checks.filter((c) => c.status === "not-configured").length,
+      }),
+      columns: ["provider", "status", "credentials", "endpoint", "identity", "message"],
+    });
+    return worst;
+  },
+};
