@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import type { TokenCredential } from "@azure/core-auth";
+import type { TokenCredential } from "@cloudadmin/auth";
 import type { CommandContext } from "./context.js";
 import type { SimulatorSession } from "./simulate.js";
 
