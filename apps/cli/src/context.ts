@@ -66,7 +66,7 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
   const openOutput = async (contentType: string): Promise<Sink> => {
     const out = await output();
     if (!globals.out) return out.stdoutSink(io.stdout);
-    const target = globals.out;
+    const target = expandOutTarget(globals.out, new Date());
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
       return out.openSink(resolve(io.cwd, target), { contentType, signal: deps.signal });
     }
@@ -146,4 +146,16 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
     },
   };
   return ctx;
+}
+
+/**
+ * `{timestamp}` in `--out` becomes the run's UTC start (`2026-11-28T02-15-00Z`, safe in file and blob
+ * names), so a scheduled job keeps one file per run without a shell to compute the name.
+ */
+export function expandOutTarget(target: string, now: Date): string {
+  const stamp = now
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/:/g, "-");
+  return target.replaceAll("{timestamp}", stamp);
 }

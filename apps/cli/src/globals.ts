@@ -16,7 +16,7 @@ export function addGlobalOptions(program: Command): void {
     )
     .option(
       "--out <target>",
-      "write the result to a file (atomically) or an Azure Blob URL instead of stdout",
+      "write the result to a file (atomically) or an Azure Blob URL instead of stdout; {timestamp} in it becomes the UTC time",
     )
     .option("--concurrency <n>", "upper bound on requests in flight (each job has a sensible default)")
     .option("--timeout <seconds>", "per-request timeout in seconds")

@@ -155,3 +155,27 @@ describe("the built binary", () => {
     expect((failed as { code: number }).code).toBe(2);
   });
 });
+
+describe("--out {timestamp}", () => {
+  it("expands to the run's UTC time, safe in file and blob names", async () => {
+    const { expandOutTarget } = await import("../src/context.js");
+    expect(
+      expandOutTarget(
+        "https://a.blob.core.windows.net/c/vm-ips/{timestamp}.json",
+        new Date("2026-11-28T02:15:07.123Z"),
+      ),
+    ).toBe("https://a.blob.core.windows.net/c/vm-ips/2026-11-28T02-15-07Z.json");
+    const dir = await mkdtemp(join(tmpdir(), "cli-"));
+    const r = await runCli([
+      "sim",
+      "dataset",
+      "--services",
+      "zoom",
+      "--out",
+      join(dir, "ds-{timestamp}.json"),
+    ]);
+    expect(r.code).toBe(0);
+    const [name] = await readdir(dir);
+    expect(name).toMatch(/^ds-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.json$/);
+  });
+});
