@@ -2,7 +2,7 @@ import { DescribeInstancesCommand, DescribeRegionsCommand, EC2Client } from "@aw
 import { ListAccountsCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { Worker } from "node:worker_threads";
-import { type AwsDataset, type SimStats, generateDataset } from "@cloudadmin/cloud-sim";
+import { type AwsDataset, type SimStats, enabledRegionsOf, generateDataset } from "@cloudadmin/cloud-sim";
 import { type Ec2InstanceRecord, type Ec2IpsCounts, type Ec2IpsError, listEc2Ips } from "@cloudadmin/ec2-ips";
 import { benchResult, measureRequestRate, timed } from "../measure.js";
 import type { BenchContext, BenchResult, Scenario } from "../scenario.js";
@@ -19,27 +19,7 @@ const CONCURRENCY = 64;
 const BASELINE_ACCOUNTS = 12;
 const SEED = 1;
 
-const DEFAULT_REGIONS = [
-  "us-east-1",
-  "us-east-2",
-  "us-west-1",
-  "us-west-2",
-  "ap-south-1",
-  "ap-northeast-1",
-  "ap-northeast-2",
-  "ap-northeast-3",
-  "ap-southeast-1",
-  "ap-southeast-2",
-  "ca-central-1",
-  "eu-central-1",
-  "eu-west-1",
-  "eu-west-2",
-  "eu-west-3",
-  "eu-north-1",
-  "sa-east-1",
-];
-
-const regionsOf = (aws: AwsDataset, id: string) => aws.enabledRegions?.[id] ?? DEFAULT_REGIONS;
+const regionsOf = enabledRegionsOf;
 
 /** Ground truth: instance id -> "account/region|sorted private|sorted public|sorted ipv6", and the scopes that must fail. */
 function groundTruth(aws: AwsDataset): { items: Map<string, string>; failures: string[] } {

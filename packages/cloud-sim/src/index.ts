@@ -53,7 +53,13 @@ export type {
   AwsNetworkInterface,
   AwsLimits,
 } from "./services/aws/index.js";
-export { AwsSimService, DEFAULT_AWS_LIMITS, EDGE_CASES as AWS_EDGE_CASES } from "./services/aws/index.js";
+export {
+  AwsSimService,
+  DEFAULT_AWS_LIMITS,
+  EDGE_CASES as AWS_EDGE_CASES,
+  DEFAULT_REGIONS as AWS_DEFAULT_REGIONS,
+  enabledRegionsOf,
+} from "./services/aws/index.js";
 export type {
   AzureDataset,
   AzureSubscription,

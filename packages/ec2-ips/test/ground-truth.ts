@@ -1,4 +1,4 @@
-import type { AwsDataset, LoggedRequest } from "@cloudadmin/cloud-sim";
+import { type AwsDataset, type LoggedRequest, enabledRegionsOf } from "@cloudadmin/cloud-sim";
 import type { Ec2InstanceRecord } from "../src/index.js";
 
 type Instance = NonNullable<AwsDataset["instances"]>[string][string][number];
@@ -13,26 +13,6 @@ export interface Expected {
   publicIps: string[];
   ipv6Ips: string[];
 }
-
-const DEFAULT = [
-  "us-east-1",
-  "us-east-2",
-  "us-west-1",
-  "us-west-2",
-  "ap-south-1",
-  "ap-northeast-1",
-  "ap-northeast-2",
-  "ap-northeast-3",
-  "ap-southeast-1",
-  "ap-southeast-2",
-  "ca-central-1",
-  "eu-central-1",
-  "eu-west-1",
-  "eu-west-2",
-  "eu-west-3",
-  "eu-north-1",
-  "sa-east-1",
-];
 
 function ips(i: Instance): Pick<Expected, "privateIps" | "publicIps" | "ipv6Ips"> {
   const priv = new Set<string>();
@@ -65,7 +45,7 @@ export function expectedOrg(aws: AwsDataset, reach: Reach = {}): Expected[] {
     if (a.State !== "ACTIVE") continue;
     if (reach.accounts && !reach.accounts.includes(a.Id)) continue;
     if (!reach.accounts && a.Id !== aws.managementAccountId && aws.assumeRoleDenied?.includes(a.Id)) continue;
-    let regions = aws.enabledRegions?.[a.Id] ?? DEFAULT;
+    let regions = [...enabledRegionsOf(aws, a.Id)];
     if (aws.describeRegionsDenied?.includes(a.Id)) regions = reach.fallbackRegions ?? [];
     if (reach.regions) regions = regions.filter((r) => reach.regions?.includes(r));
     for (const region of regions) {
@@ -98,6 +78,6 @@ export function callsOutsideEnabledRegions(aws: AwsDataset, log: readonly Logged
   return log.filter((e) => {
     if (!e.operation.startsWith("ec2:") || !e.principal) return false;
     const [account, region] = e.principal.split("/") as [string, string];
-    return !(aws.enabledRegions?.[account] ?? DEFAULT).includes(region);
+    return !enabledRegionsOf(aws, account).includes(region);
   });
 }
