@@ -241,17 +241,25 @@ async function runLeakScenario(ctx: BenchContext): Promise<BenchResult> {
   // One 2 GiB block: a single populate call, for the floor.
   ctx.log("calibrating: 2 GiB in one block");
   const floor = await runLeaker(1, TOTAL, "auto");
-  ctx.log(`2 GiB at fill 1.0 in ${BLOCK / MiB} MiB blocks`);
-  const full = await runLeaker(1, BLOCK, "auto");
+  // Page-fault throughput on a VM swings with what the host is doing (and with how fragmented memory
+  // is after the scenarios before): the leaker and stress-ng each take the best of three, alternating.
+  const best = <T extends { ms: number }>(a: T, b: T | null): T => (b !== null && b.ms < a.ms ? b : a);
+  ctx.log(`2 GiB at fill 1.0 in ${BLOCK / MiB} MiB blocks (best of 3)`);
+  let full = await runLeaker(1, BLOCK, "auto");
   ctx.log(`2 GiB at fill 0.25 in ${BLOCK / MiB} MiB blocks`);
   const quarter = await runLeaker(0.25, BLOCK, "auto");
   ctx.log("2 GiB at fill 1.0 with one JavaScript write per page (the fallback without the native helper)");
   const written = await runLeaker(1, BLOCK, "write");
 
   let stressNg: { ms: number; residentBytes: number } | null = null;
-  if (stressNgAvailable(ctx)) {
-    ctx.log("stress-ng --vm 1 --vm-bytes 2g --vm-keep");
-    stressNg = await runStressNg(ctx.signal);
+  const withStressNg = stressNgAvailable(ctx);
+  for (let i = 0; i < 3; i++) {
+    if (withStressNg) {
+      ctx.log(`stress-ng --vm 1 --vm-bytes 2g --vm-keep (${i + 1} of 3)`);
+      const r = await runStressNg(ctx.signal);
+      if (r) stressNg = stressNg === null ? r : best(stressNg, r);
+    }
+    if (i < 2) full = best(full, await runLeaker(1, BLOCK, "auto"));
   }
 
   const within = (r: LeakRunResult): boolean =>
