@@ -17,6 +17,7 @@ const demos = [
   ["user-photos", ["user-photos", "--simulate", "--out-dir", join(work, "photos"), "-o", "table"]],
   ["zoom-licenses", ["zoom-licenses", "--simulate", "-o", "table"]],
   ["leak-memory", ["leak-memory", "--max-mb", "64", "--block-mb", "16", "--fill", "0.5", "--hold", "0s"]],
+  ["doctor", ["doctor", "--simulate", "-o", "table"]],
   [
     "sim",
     [
