@@ -305,14 +305,6 @@ export async function* listVmIps(options: ListVmIpsOptions): AsyncGenerator<VmIp
       const response = await fetchPage(task);
       if (scope.failed) return;
       const rows = Array.isArray(response.data) ? (response.data as VmRow[]) : [];
-      for (const row of rows) {
-        const key = row.id.toLowerCase();
-        if (emitted.has(key)) continue;
-        emitted.add(key);
-        buffer.push(toRecord(row, options.onWarning));
-      }
-      progress.pagesDone++;
-      progress.records = emitted.size;
       if (!scope.pagesPlanned) {
         scope.pagesPlanned = true;
         const pages = Math.ceil(response.totalRecords / pageSize);
@@ -332,6 +324,17 @@ export async function* listVmIps(options: ListVmIpsOptions): AsyncGenerator<VmIp
         scope.pending++;
         progress.pagesTotal++;
       }
+      // The next pages start before this page's rows are converted: on the first page that
+      // conversion would otherwise delay every other request.
+      pump();
+      for (const row of rows) {
+        const key = row.id.toLowerCase();
+        if (emitted.has(key)) continue;
+        emitted.add(key);
+        buffer.push(toRecord(row, options.onWarning));
+      }
+      progress.pagesDone++;
+      progress.records = emitted.size;
     } catch (error) {
       if (error instanceof AbortedError || internal.signal.aborted) {
         fatal ??= {
