@@ -21,6 +21,7 @@ export default defineConfig({
     projects,
     // Two cores on the CI machine: keep forks few so simulator-heavy suites don't starve each other.
     maxWorkers: 2,
+    reporters: ["default", "./scripts/summary-reporter.ts"],
     testTimeout: 60_000,
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" },
     hookTimeout: 60_000,
