@@ -60,6 +60,29 @@ function inFlight<T, R>(fn: (item: T) => Promise<R>) {
   };
 }
 
+/**
+ * Runs `fn` over the items with bounded concurrency; when the run ends, however it ends, waits for
+ * the changes already sent and closes the journal, then reports an interruption.
+ */
+async function* runJournaled<T>(
+  source: AsyncIterable<T> | Iterable<T>,
+  fn: (item: T) => Promise<LicenseRecord>,
+  journal: Journal,
+  options: { concurrency?: number; signal?: AbortSignal },
+): AsyncGenerator<LicenseRecord> {
+  const tracked = inFlight(fn);
+  try {
+    yield* mapConcurrent(untilAborted(source, options.signal), tracked.run, {
+      concurrency: options.concurrency ?? 16,
+    });
+  } finally {
+    await tracked.settle();
+    await journal.close();
+  }
+  if (options.signal?.aborted)
+    throw new AbortedError("interrupted: the journal records every change made so far");
+}
+
 async function* untilAborted<T>(
   source: AsyncIterable<T> | Iterable<T>,
   signal?: AbortSignal,
@@ -177,17 +200,7 @@ export async function* applyLicenseRecovery(
     }
   };
 
-  const tracked = inFlight(change);
-  try {
-    yield* mapConcurrent(untilAborted(source, options.signal), tracked.run, {
-      concurrency: options.concurrency ?? 16,
-    });
-  } finally {
-    await tracked.settle();
-    await journal.close();
-  }
-  if (options.signal?.aborted)
-    throw new AbortedError("interrupted: the journal records every change made so far");
+  yield* runJournaled(source, change, journal, options);
 }
 
 export interface RestoreLicensesOptions {
@@ -298,15 +311,5 @@ export async function* restoreLicenses(
     }
   };
 
-  const tracked = inFlight(restore);
-  try {
-    yield* mapConcurrent(untilAborted(users, options.signal), tracked.run, {
-      concurrency: options.concurrency ?? 16,
-    });
-  } finally {
-    await tracked.settle();
-    await journal.close();
-  }
-  if (options.signal?.aborted)
-    throw new AbortedError("interrupted: the journal records every change made so far");
+  yield* runJournaled(users, restore, journal, options);
 }
