@@ -120,6 +120,20 @@ function latencyFor(option: SimulatorOptions["latency"], service: ServiceName): 
   return (option as Partial<Record<ServiceName, LatencyModel>>)[service] ?? { baseMs: 0 };
 }
 
+/** The status line's headers and the body bytes of an answer (objects become JSON). */
+function serialize(answer: SimResponse): {
+  headers: Record<string, string | number | string[]>;
+  body: string | Buffer | undefined;
+} {
+  const headers: Record<string, string | number | string[]> = { ...answer.headers };
+  if (answer.body === undefined || answer.body === null) return { headers, body: undefined };
+  if (typeof answer.body === "string" || Buffer.isBuffer(answer.body)) return { headers, body: answer.body };
+  if (!Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) {
+    headers["content-type"] = "application/json; charset=utf-8";
+  }
+  return { headers, body: JSON.stringify(answer.body) };
+}
+
 function inc(map: Record<string, number>, key: string, n = 1): void {
   map[key] = (map[key] ?? 0) + n;
 }
@@ -241,6 +255,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     log.push(entry);
     try {
       let answer: SimResponse;
+      let serialized: ReturnType<typeof serialize> | undefined;
       let extraMs = 0;
       if (!service || !info) {
         answer = {
@@ -284,6 +299,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
           res.socket?.destroy();
           return;
         }
+        // The answer is serialised inside the modelled latency, not after it: a real service has many
+        // servers, and one simulator thread serialising many large pages one after another would
+        // otherwise add its own CPU to every client's critical path.
+        serialized = serialize(answer);
         const model = latencyFor(options.latency, service.name as ServiceName);
         const wantMs = model.baseMs + (model.perUnitMs ?? 0) * (answer.latencyUnits ?? 0) + extraMs;
         const waitMs = wantMs - (clock.now() - receivedAt);
@@ -292,16 +311,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
       if (answer.throttled) stats.throttled++;
       inc(stats.byStatus, String(answer.status));
       entry.status = answer.status;
-      let body: string | Buffer | undefined;
-      const headers: Record<string, string | number | string[]> = { ...answer.headers };
-      if (answer.body === undefined || answer.body === null) body = undefined;
-      else if (typeof answer.body === "string" || Buffer.isBuffer(answer.body)) body = answer.body;
-      else {
-        body = JSON.stringify(answer.body);
-        if (!Object.keys(headers).some((h) => h.toLowerCase() === "content-type")) {
-          headers["content-type"] = "application/json; charset=utf-8";
-        }
-      }
+      const { headers, body } = serialized ?? serialize(answer);
       res.writeHead(answer.status, headers);
       res.end(body);
     } finally {
