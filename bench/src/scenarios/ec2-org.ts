@@ -2,7 +2,13 @@ import { DescribeInstancesCommand, DescribeRegionsCommand, EC2Client } from "@aw
 import { ListAccountsCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { Worker } from "node:worker_threads";
-import { type AwsDataset, type SimStats, enabledRegionsOf, generateDataset } from "@cloudadmin/cloud-sim";
+import {
+  type AwsDataset,
+  type SimStats,
+  enabledRegionsOf,
+  expectedInstanceIps,
+  generateDataset,
+} from "@cloudadmin/cloud-sim";
 import { type Ec2InstanceRecord, type Ec2IpsCounts, type Ec2IpsError, listEc2Ips } from "@cloudadmin/ec2-ips";
 import { benchResult, measureRequestRate, timed } from "../measure.js";
 import type { BenchContext, BenchResult, Scenario } from "../scenario.js";
@@ -41,18 +47,8 @@ function groundTruth(aws: AwsDataset): { items: Map<string, string>; failures: s
         continue;
       }
       for (const i of aws.instances?.[a.Id]?.[region] ?? []) {
-        const priv = new Set<string>();
-        const pub = new Set<string>();
-        const v6 = new Set<string>();
-        for (const eni of i.NetworkInterfaces ?? []) {
-          for (const p of eni.PrivateIpAddresses) {
-            priv.add(p.PrivateIpAddress);
-            const ip = p.Association?.PublicIp ?? p.Association?.CarrierIp;
-            if (ip) pub.add(ip);
-          }
-          for (const x of eni.Ipv6Addresses) v6.add(x.Ipv6Address);
-        }
-        items.set(i.InstanceId, `${a.Id}/${region}|${[...priv].sort()}|${[...pub].sort()}|${[...v6].sort()}`);
+        const { privateIps, publicIps, ipv6Ips } = expectedInstanceIps(i);
+        items.set(i.InstanceId, `${a.Id}/${region}|${privateIps}|${publicIps}|${ipv6Ips}`);
       }
     }
   }

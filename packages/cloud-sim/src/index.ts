@@ -59,6 +59,7 @@ export {
   EDGE_CASES as AWS_EDGE_CASES,
   DEFAULT_REGIONS as AWS_DEFAULT_REGIONS,
   enabledRegionsOf,
+  expectedInstanceIps,
 } from "./services/aws/index.js";
 export type {
   AzureDataset,

@@ -1,7 +1,10 @@
-import { type AwsDataset, type LoggedRequest, enabledRegionsOf } from "@cloudadmin/cloud-sim";
+import {
+  type AwsDataset,
+  type LoggedRequest,
+  enabledRegionsOf,
+  expectedInstanceIps,
+} from "@cloudadmin/cloud-sim";
 import type { Ec2InstanceRecord } from "../src/index.js";
-
-type Instance = NonNullable<AwsDataset["instances"]>[string][string][number];
 
 /** What a correct run must list, computed straight from the dataset (independently of the library). */
 export interface Expected {
@@ -12,21 +15,6 @@ export interface Expected {
   privateIps: string[];
   publicIps: string[];
   ipv6Ips: string[];
-}
-
-function ips(i: Instance): Pick<Expected, "privateIps" | "publicIps" | "ipv6Ips"> {
-  const priv = new Set<string>();
-  const pub = new Set<string>();
-  const v6 = new Set<string>();
-  for (const eni of i.NetworkInterfaces ?? []) {
-    for (const p of eni.PrivateIpAddresses) {
-      priv.add(p.PrivateIpAddress);
-      const a = p.Association?.PublicIp ?? p.Association?.CarrierIp;
-      if (a) pub.add(a);
-    }
-    for (const a of eni.Ipv6Addresses) v6.add(a.Ipv6Address);
-  }
-  return { privateIps: [...priv].sort(), publicIps: [...pub].sort(), ipv6Ips: [...v6].sort() };
 }
 
 export interface Reach {
@@ -52,7 +40,13 @@ export function expectedOrg(aws: AwsDataset, reach: Reach = {}): Expected[] {
       if (aws.regionsDenied?.[a.Id]?.includes(region)) continue;
       for (const i of aws.instances?.[a.Id]?.[region] ?? []) {
         if (reach.states && !reach.states.includes(i.State.Name)) continue;
-        out.push({ accountId: a.Id, region, instanceId: i.InstanceId, state: i.State.Name, ...ips(i) });
+        out.push({
+          accountId: a.Id,
+          region,
+          instanceId: i.InstanceId,
+          state: i.State.Name,
+          ...expectedInstanceIps(i),
+        });
       }
     }
   }

@@ -19,6 +19,7 @@ export { AwsSimService, DEFAULT_AWS_LIMITS, SIM_SECRET_ACCESS_KEY } from "./serv
 export type { AwsLimits } from "./service.js";
 export { ALL_REGIONS, DEFAULT_REGIONS, OPT_IN_REGIONS } from "./regions.js";
 export { EDGE_CASES } from "./generate.js";
+export { expectedInstanceIps } from "./ground-truth.js";
 
 /**
  * AWS on one loopback endpoint: EC2 (ec2Query XML), STS (awsQuery XML), Organizations (JSON 1.1)
