@@ -13,11 +13,10 @@ import {
   isAbortError,
   toErrorRecord,
 } from "@cloudadmin/errors";
-import { flatMapConcurrent, paginate } from "@cloudadmin/paging";
+import { Slots, flatMapConcurrent, paginate } from "@cloudadmin/paging";
 import { ClientFactory, checkEndpoint } from "./clients.js";
 import { toAwsError } from "./errors.js";
 import { toInstanceRecord } from "./extract.js";
-import { RequestSlots } from "./request-slots.js";
 import type {
   AwsCredentials,
   Ec2InstanceRecord,
@@ -69,7 +68,7 @@ function emptyCounts(): Ec2IpsCounts {
 class Ec2IpsRun {
   readonly counts = emptyCounts();
   private readonly clients: ClientFactory;
-  private readonly slots: RequestSlots;
+  private readonly slots: Slots;
   private readonly homeRegion: string;
   private readonly ec2Clients = new Map<string, EC2Client>();
   private readonly credentialCache = new Map<string, Promise<TemporaryCredentials>>();
@@ -81,7 +80,7 @@ class Ec2IpsRun {
     private readonly signal: AbortSignal,
   ) {
     const concurrency = Math.max(1, Math.floor(options.concurrency ?? 64));
-    this.slots = new RequestSlots(concurrency, signal);
+    this.slots = new Slots(concurrency, { signal });
     this.homeRegion = options.region ?? "us-east-1";
     this.clients = new ClientFactory({
       endpoints: options.endpoints ?? {},
@@ -125,24 +124,31 @@ class Ec2IpsRun {
     this.emit({ type: "error", error: record, counts: this.snapshot() });
   }
 
-  /** Sends one request under the run's request bound; retries happen inside the SDK client. */
+  /**
+   * Sends one request under the run's request bound; retries happen inside the SDK client. Urgent
+   * requests (the next page of a listing under way, credentials an account waits on) go before new
+   * work, so the few account-regions that need several pages are not left for the very end.
+   */
   private async send<T>(
     urgent: boolean,
     call: (signal: AbortSignal | undefined) => Promise<T & { $metadata?: { attempts?: number } }>,
   ): Promise<T> {
     const signal = this.signal;
-    return this.slots.run(urgent, async () => {
-      try {
-        const out = await call(signal);
-        const retries = (out.$metadata?.attempts ?? 1) - 1;
-        if (retries > 0) this.counts.retries += retries;
-        return out;
-      } catch (error) {
-        const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
-        if (attempts > 1) this.counts.retries += attempts - 1;
-        throw error;
-      }
-    });
+    return this.slots.run(
+      async () => {
+        try {
+          const out = await call(signal);
+          const retries = (out.$metadata?.attempts ?? 1) - 1;
+          if (retries > 0) this.counts.retries += retries;
+          return out;
+        } catch (error) {
+          const attempts = (error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+          if (attempts > 1) this.counts.retries += attempts - 1;
+          throw error;
+        }
+      },
+      { urgent },
+    );
   }
 
   // ---- accounts ---------------------------------------------------------------------------------

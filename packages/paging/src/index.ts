@@ -1,6 +1,6 @@
 /**
  * `@cloudadmin/paging`: continuation-token pagination, bounded concurrency over async iterables,
- * a token-bucket rate limiter fed from server headers, and retry with full-jitter backoff.
+ * a shared budget of requests in flight (`Slots`), a token-bucket rate limiter fed from server headers, and retry with full-jitter backoff.
  *
  * @example
  * ```ts
@@ -13,6 +13,8 @@ export { paginate, collect } from "./paginate.js";
 export type { Page, PaginateOptions } from "./paginate.js";
 export { flatMapConcurrent, mapConcurrent } from "./concurrency.js";
 export type { ConcurrencyOptions } from "./concurrency.js";
+export { Slots } from "./slots.js";
+export type { AcquireOptions, SlotsOptions } from "./slots.js";
 export { TokenBucket } from "./rate-limiter.js";
 export type { TokenBucketOptions } from "./rate-limiter.js";
 export { retry, parseRetryAfter, isTransientError } from "./retry.js";

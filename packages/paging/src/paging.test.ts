@@ -2,6 +2,7 @@ import { AbortedError, CloudAdminError, ThrottledError } from "@cloudadmin/error
 import { describe, expect, it } from "vitest";
 import { FakeTimer, flush } from "./fake-timer.test-helper.js";
 import {
+  Slots,
   TokenBucket,
   collect,
   flatMapConcurrent,
@@ -163,6 +164,59 @@ describe("mapConcurrent / flatMapConcurrent", () => {
     );
     await expect(run).rejects.toThrow("boom");
     expect(settled).toBe(2);
+  });
+});
+
+describe("Slots", () => {
+  it("holds at most `limit` at once and hands a released slot to the next waiter", async () => {
+    const slots = new Slots(2);
+    let running = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const task = (n: number) =>
+      slots.run(async () => {
+        running++;
+        peak = Math.max(peak, running);
+        await tick(2);
+        order.push(n);
+        running--;
+      });
+    await Promise.all([1, 2, 3, 4, 5].map(task));
+    expect(peak).toBe(2);
+    expect(order).toEqual([1, 2, 3, 4, 5]);
+    expect(slots.active).toBe(0);
+  });
+
+  it("serves urgent waiters before earlier non-urgent ones", async () => {
+    const slots = new Slots(1);
+    await slots.acquire();
+    const served: string[] = [];
+    const normal = slots.acquire().then(() => served.push("normal"));
+    const urgent = slots.acquire({ urgent: true }).then(() => served.push("urgent"));
+    expect(slots.waiting).toBe(2);
+    slots.release();
+    await urgent;
+    slots.release();
+    await normal;
+    expect(served).toEqual(["urgent", "normal"]);
+  });
+
+  it("rejects every waiter with AbortedError on abort, and later callers at once", async () => {
+    const controller = new AbortController();
+    const slots = new Slots(1, { signal: controller.signal });
+    await slots.acquire();
+    const waiters = [slots.acquire(), slots.acquire({ urgent: true })];
+    controller.abort(new Error("stop"));
+    for (const w of waiters) await expect(w).rejects.toBeInstanceOf(AbortedError);
+    expect(slots.waiting).toBe(0);
+    await expect(slots.run(async () => 1)).rejects.toBeInstanceOf(AbortedError);
+  });
+
+  it("releases the slot when the task throws", async () => {
+    const slots = new Slots(1);
+    await expect(slots.run(async () => Promise.reject(new Error("boom")))).rejects.toThrow("boom");
+    expect(slots.active).toBe(0);
+    await expect(slots.run(async () => "next")).resolves.toBe("next");
   });
 });
 

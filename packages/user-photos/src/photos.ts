@@ -1,7 +1,7 @@
 import { AbortedError } from "@cloudadmin/errors";
+import { Slots } from "@cloudadmin/paging";
 import type { Client } from "@microsoft/microsoft-graph-client";
 import { type GraphAnswer, answerError, getRaw } from "./graph.js";
-import { Semaphore } from "./util.js";
 
 export type GraphVersion = "v1.0" | "beta";
 
@@ -30,12 +30,13 @@ export function isMailboxCode(code: string | null): boolean {
  * 4 per app), the chosen size or the largest, and v1.0 first with beta for on-premises mailboxes.
  */
 export class PhotoSource {
-  private readonly gate: Semaphore;
+  /** Graph's photo limit is per app across every request kind (downloads, metadata, retries). */
+  private readonly gate: Slots;
   constructor(
     private readonly client: Client,
     private readonly options: { size: string | null; concurrency: number; signal?: AbortSignal | undefined },
   ) {
-    this.gate = new Semaphore(options.concurrency);
+    this.gate = new Slots(options.concurrency);
   }
 
   private async request(userId: string, version: GraphVersion, value: boolean): Promise<GraphAnswer> {
