@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import { type CloudAdminError, type ErrorRecord, UsageError, toErrorRecord } from "@cloudadmin/errors";
 import type { VmIpProgress, VmIpRecord, VmIpScope } from "@cloudadmin/azure-vm-ips";
 import type { CommandModule } from "../command-module.js";

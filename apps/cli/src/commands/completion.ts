@@ -7,12 +7,11 @@ export const completionCommand: CommandModule = {
   name: "completion",
   summary: "print a shell completion script (bash, zsh or fish)",
   configure(command) {
-    command
-      .argument("<shell>", `one of ${SHELLS.join(", ")}`)
-      .addHelpText(
-        "after",
-        '\nInstall:\n  bash: cloudadmin completion bash > ~/.local/share/bash-completion/completions/cloudadmin\n  zsh:  cloudadmin completion zsh > "${fpath[1]}/_cloudadmin"\n  fish: cloudadmin completion fish > ~/.config/fish/completions/cloudadmin.fish\n',
-      );
+    command.argument("<shell>", `one of ${SHELLS.join(", ")}`).addHelpText(
+      "after",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: zsh's own ${fpath[1]}, printed as is
+      '\nInstall:\n  bash: cloudadmin completion bash > ~/.local/share/bash-completion/completions/cloudadmin\n  zsh:  cloudadmin completion zsh > "${fpath[1]}/_cloudadmin"\n  fish: cloudadmin completion fish > ~/.config/fish/completions/cloudadmin.fish\n',
+    );
   },
   async run(ctx, _options, args) {
     const shell = args[0];

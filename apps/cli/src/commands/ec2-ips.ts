@@ -1,4 +1,3 @@
-import { resolve } from "node:path";
 import { type ErrorRecord, UsageError } from "@cloudadmin/errors";
 import type { Ec2InstanceRecord, Ec2IpsCounts, Ec2IpsError } from "@cloudadmin/ec2-ips";
 import type { CommandModule } from "../command-module.js";
