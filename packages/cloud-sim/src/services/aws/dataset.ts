@@ -201,7 +201,8 @@ const networkInterface = strict(
   ["NetworkInterfaceId", "Attachment", "PrivateIpAddresses", "Ipv6Addresses"],
 );
 
-const STATE_CODES: Record<AwsInstanceStateName, number> = {
+/** EC2's instance state codes (the low byte of `State.Code`). */
+export const STATE_CODES: Record<AwsInstanceStateName, number> = {
   pending: 0,
   running: 16,
   "shutting-down": 32,

@@ -1,24 +1,16 @@
 import type { Rng } from "../../rng.js";
 import type { Scale } from "../../scale.js";
-import type {
-  AwsAccount,
-  AwsAccountState,
-  AwsDataset,
-  AwsInstance,
-  AwsInstanceStateName,
-  AwsNetworkInterface,
-  AwsPrivateIp,
+import {
+  type AwsAccount,
+  type AwsAccountState,
+  type AwsDataset,
+  type AwsInstance,
+  type AwsInstanceStateName,
+  type AwsNetworkInterface,
+  type AwsPrivateIp,
+  STATE_CODES,
 } from "./dataset.js";
 import { DEFAULT_REGIONS } from "./regions.js";
-
-const STATE_CODES: Record<AwsInstanceStateName, number> = {
-  pending: 0,
-  running: 16,
-  "shutting-down": 32,
-  terminated: 48,
-  stopping: 64,
-  stopped: 80,
-};
 
 const TYPES = [
   "t3.micro",

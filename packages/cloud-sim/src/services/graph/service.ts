@@ -30,6 +30,19 @@ const DEFAULT_SELECT = [
   "userPrincipalName",
   "id",
 ];
+/** User profile properties: known to v1.0, but never filterable. */
+const PROFILE_PROPERTIES = [
+  "aboutMe",
+  "birthday",
+  "hireDate",
+  "interests",
+  "mySite",
+  "pastProjects",
+  "preferredName",
+  "responsibilities",
+  "schools",
+  "skills",
+];
 /** v1.0 user properties the simulator knows besides the dataset's own. */
 const KNOWN_PROPERTIES = new Set(
   [
@@ -62,35 +75,12 @@ const KNOWN_PROPERTIES = new Set(
     "streetAddress",
     "usageLocation",
     "userType",
-    "aboutMe",
-    "birthday",
-    "hireDate",
-    "interests",
-    "mySite",
-    "pastProjects",
-    "preferredName",
-    "responsibilities",
-    "schools",
-    "skills",
+    ...PROFILE_PROPERTIES,
   ].map((p) => p.toLowerCase()),
 );
 /** Properties that exist but cannot be filtered on (Graph answers Request_UnsupportedQuery). */
 const NOT_FILTERABLE = new Set(
-  [
-    "aboutMe",
-    "birthday",
-    "hireDate",
-    "interests",
-    "mySite",
-    "pastProjects",
-    "preferredName",
-    "responsibilities",
-    "schools",
-    "skills",
-    "businessPhones",
-    "mobilePhone",
-    "preferredLanguage",
-  ].map((p) => p.toLowerCase()),
+  [...PROFILE_PROPERTIES, "businessPhones", "mobilePhone", "preferredLanguage"].map((p) => p.toLowerCase()),
 );
 
 const ADVANCED_HINT =
