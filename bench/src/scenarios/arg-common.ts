@@ -1,7 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { Worker } from "node:worker_threads";
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
 import { StaticTokenCredential } from "@cloudadmin/auth";
 import {
@@ -12,7 +11,7 @@ import {
   type VmIpScope,
   buildVmIpQuery,
 } from "@cloudadmin/azure-vm-ips";
-import { type SimStats, createRng, startSimulator } from "@cloudadmin/cloud-sim";
+import { createRng, startSimulator } from "@cloudadmin/cloud-sim";
 import {
   type AzureDataset,
   type AzureGenerateOptions,
@@ -21,7 +20,8 @@ import {
 } from "@cloudadmin/cloud-sim";
 import { benchResult, measureRequestRate, timed } from "../measure.js";
 import type { BenchContext, BenchResult } from "../scenario.js";
-import type { ArgSimRequest, ArgSimWorkerData } from "./arg-sim-worker.js";
+import { type RemoteSimulator, startSimulatorWorker } from "../sim-worker.js";
+import type { ArgSimWorkerData } from "./arg-sim-worker.js";
 
 /** SPEC section 8: 150 ms + 0.01 ms per row; 15 queries per 5 s per principal. */
 export const ARG_LATENCY = { baseMs: 150, perUnitMs: 0.01 };
@@ -84,42 +84,10 @@ function settleHeap(): void {
 }
 
 /** The simulator running in a worker thread (see arg-sim-worker.ts). */
-interface RemoteSim {
-  httpsUrl: string;
-  ca: string;
-  stats(): Promise<SimStats>;
-  resetStats(): Promise<void>;
-  close(): Promise<void>;
-}
+type RemoteSim = RemoteSimulator<{ httpsUrl: string; ca: string }>;
 
-async function startSimWorker(data: ArgSimWorkerData): Promise<RemoteSim> {
-  const worker = new Worker(new URL("./arg-sim-worker.js", import.meta.url), { workerData: data });
-  let next = 0;
-  const pending = new Map<number, (msg: { stats?: SimStats }) => void>();
-  const ready = await new Promise<{ httpsUrl: string; ca: string }>((resolve, reject) => {
-    worker.once("error", reject);
-    worker.once("message", resolve);
-  });
-  worker.on("message", (msg: { id: number; stats?: SimStats }) => pending.get(msg.id)?.(msg));
-  const call = (op: ArgSimRequest["op"]) =>
-    new Promise<{ stats?: SimStats }>((resolve) => {
-      const id = next++;
-      pending.set(id, resolve);
-      worker.postMessage({ id, op } satisfies ArgSimRequest);
-    });
-  return {
-    httpsUrl: ready.httpsUrl,
-    ca: ready.ca,
-    stats: async () => (await call("stats")).stats as SimStats,
-    resetStats: async () => {
-      await call("resetStats");
-    },
-    close: async () => {
-      await call("close");
-      await worker.terminate();
-    },
-  };
-}
+const startSimWorker = (data: ArgSimWorkerData): Promise<RemoteSim> =>
+  startSimulatorWorker(new URL("./arg-sim-worker.js", import.meta.url), data);
 
 /**
  * What `Search-AzGraph -First 1000` (and the original C# function) did with the same SDK: one

@@ -4,9 +4,14 @@
  * with both in one thread. The worker generates the same seeded dataset as the main thread (cheaper
  * than copying 330,000 rows across) and answers control messages.
  */
-import { parentPort, workerData } from "node:worker_threads";
-import { createRng, startSimulator } from "@cloudadmin/cloud-sim";
-import { type AzureGenerateOptions, generateAzureDataset } from "@cloudadmin/cloud-sim";
+import { workerData } from "node:worker_threads";
+import {
+  type AzureGenerateOptions,
+  createRng,
+  generateAzureDataset,
+  startSimulator,
+} from "@cloudadmin/cloud-sim";
+import { serveSimulatorControls } from "../sim-worker.js";
 
 export interface ArgSimWorkerData {
   seed: number;
@@ -15,8 +20,6 @@ export interface ArgSimWorkerData {
   latency: { baseMs: number; perUnitMs: number };
 }
 
-export type ArgSimRequest = { id: number; op: "stats" | "resetStats" | "close" };
-
 const data = workerData as ArgSimWorkerData;
 const azure = generateAzureDataset(createRng(data.seed).fork("arg"), data.options);
 const sim = await startSimulator({
@@ -24,15 +27,4 @@ const sim = await startSimulator({
   services: ["arg"],
   latency: { arg: data.latency },
 });
-parentPort?.postMessage({ ready: true, httpsUrl: sim.httpsUrl, ca: sim.ca });
-parentPort?.on("message", async (msg: ArgSimRequest) => {
-  if (msg.op === "stats") parentPort?.postMessage({ id: msg.id, stats: sim.stats() });
-  else if (msg.op === "resetStats") {
-    sim.resetStats();
-    parentPort?.postMessage({ id: msg.id });
-  } else if (msg.op === "close") {
-    await sim.close();
-    parentPort?.postMessage({ id: msg.id });
-    parentPort?.close();
-  }
-});
+serveSimulatorControls(sim, { httpsUrl: sim.httpsUrl, ca: sim.ca });

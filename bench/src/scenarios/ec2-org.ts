@@ -1,10 +1,8 @@
 import { DescribeInstancesCommand, DescribeRegionsCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { ListAccountsCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { Worker } from "node:worker_threads";
 import {
   type AwsDataset,
-  type SimStats,
   enabledRegionsOf,
   expectedInstanceIps,
   generateDataset,
@@ -12,7 +10,8 @@ import {
 import { type Ec2InstanceRecord, type Ec2IpsCounts, type Ec2IpsError, listEc2Ips } from "@cloudadmin/ec2-ips";
 import { benchResult, measureRequestRate, timed } from "../measure.js";
 import type { BenchContext, BenchResult, Scenario } from "../scenario.js";
-import type { Ec2SimRequest, Ec2SimWorkerData } from "./ec2-sim-worker.js";
+import { type RemoteSimulator, startSimulatorWorker } from "../sim-worker.js";
+import type { Ec2SimWorkerData } from "./ec2-sim-worker.js";
 
 /** SPEC section 8: 50 ms per call; EC2 buckets 100 burst / 20 per s per account, region and action (the simulator's default). */
 const LATENCY_MS = 50;
@@ -101,44 +100,10 @@ function boundModelMs(aws: AwsDataset): number {
 }
 
 /** The simulator running in a worker thread (see ec2-sim-worker.ts). */
-interface RemoteSim {
-  httpUrl: string;
-  env: Record<string, string>;
-  stats(): Promise<SimStats>;
-  resetStats(): Promise<void>;
-  assumeRoleCounts(): Promise<Record<string, number>>;
-  close(): Promise<void>;
-}
+type RemoteSim = RemoteSimulator<{ httpUrl: string; env: Record<string, string> }>;
 
-async function startSimWorker(data: Ec2SimWorkerData): Promise<RemoteSim> {
-  const worker = new Worker(new URL("./ec2-sim-worker.js", import.meta.url), { workerData: data });
-  let next = 0;
-  const pending = new Map<number, (msg: { value?: unknown }) => void>();
-  const ready = await new Promise<{ httpUrl: string; env: Record<string, string> }>((resolve, reject) => {
-    worker.once("error", reject);
-    worker.once("message", resolve);
-  });
-  worker.on("message", (msg: { id: number; value?: unknown }) => pending.get(msg.id)?.(msg));
-  const call = (op: Ec2SimRequest["op"]) =>
-    new Promise<{ value?: unknown }>((resolve) => {
-      const id = next++;
-      pending.set(id, resolve);
-      worker.postMessage({ id, op } satisfies Ec2SimRequest);
-    });
-  return {
-    httpUrl: ready.httpUrl,
-    env: ready.env,
-    stats: async () => (await call("stats")).value as SimStats,
-    resetStats: async () => {
-      await call("resetStats");
-    },
-    assumeRoleCounts: async () => (await call("assumeRoleCounts")).value as Record<string, number>,
-    close: async () => {
-      await call("close");
-      await worker.terminate();
-    },
-  };
-}
+const startSimWorker = (data: Ec2SimWorkerData): Promise<RemoteSim> =>
+  startSimulatorWorker(new URL("./ec2-sim-worker.js", import.meta.url), data);
 
 function credentialsOf(sim: RemoteSim) {
   return {
@@ -278,7 +243,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     });
     const stats = await sim.stats();
     const correct = listed === seen.size && sameAsTruth(seen, errors, truth);
-    const assumeRoles = await sim.assumeRoleCounts();
+    const assumeRoles = (await sim.call("assumeRoleCounts")) as Record<string, number>;
     ctx.log(
       `run: ${Math.round(ms)} ms, ${listed} instances, ${stats.total} requests, ${stats.throttled} throttled, ${errors.length} failed scopes, max AssumeRole per account ${Math.max(...Object.values(assumeRoles))}, correct ${correct}`,
     );

@@ -5,8 +5,9 @@
  * seeded dataset as the main thread (cheaper than copying 30,000 instances across) and answers
  * control messages.
  */
-import { parentPort, workerData } from "node:worker_threads";
+import { workerData } from "node:worker_threads";
 import { type AwsDataset, type Scale, generateDataset, startSimulator } from "@cloudadmin/cloud-sim";
+import { serveSimulatorControls } from "../sim-worker.js";
 
 export interface Ec2SimWorkerData {
   seed: number;
@@ -15,8 +16,6 @@ export interface Ec2SimWorkerData {
   /** Calibration: EC2 buckets that never refuse. */
   unlimited: boolean;
 }
-
-export type Ec2SimRequest = { id: number; op: "stats" | "resetStats" | "assumeRoleCounts" | "close" };
 
 interface AwsControls {
   limits: { ec2: { burst: number; perSecond: number }; ec2Unpaginated: { burst: number; perSecond: number } };
@@ -35,17 +34,8 @@ if (data.unlimited) {
   const open = { burst: 1e12, perSecond: 1e12 };
   controls.limits = { ec2: open, ec2Unpaginated: open };
 }
-parentPort?.postMessage({ ready: true, httpUrl: sim.httpUrl, env: sim.environment() });
-parentPort?.on("message", async (msg: Ec2SimRequest) => {
-  if (msg.op === "stats") parentPort?.postMessage({ id: msg.id, value: sim.stats() });
-  else if (msg.op === "assumeRoleCounts")
-    parentPort?.postMessage({ id: msg.id, value: controls.assumeRoleCounts() });
-  else if (msg.op === "resetStats") {
-    sim.resetStats();
-    parentPort?.postMessage({ id: msg.id });
-  } else if (msg.op === "close") {
-    await sim.close();
-    parentPort?.postMessage({ id: msg.id });
-    parentPort?.close();
-  }
-});
+serveSimulatorControls(
+  sim,
+  { httpUrl: sim.httpUrl, env: sim.environment() },
+  { assumeRoleCounts: () => controls.assumeRoleCounts() },
+);
