@@ -12,6 +12,20 @@ import {
 } from "./dataset.js";
 import { DEFAULT_REGIONS } from "./regions.js";
 
+/** Files an instance under its account and region. */
+function addInstance(
+  instances: Record<string, Record<string, AwsInstance[]>>,
+  acct: string,
+  region: string,
+  inst: AwsInstance,
+): void {
+  const byRegion = instances[acct] ?? {};
+  instances[acct] = byRegion;
+  const list = byRegion[region] ?? [];
+  byRegion[region] = list;
+  list.push(inst);
+}
+
 const TYPES = [
   "t3.micro",
   "t3.small",
@@ -321,13 +335,7 @@ function generateSmall(rng: Rng): AwsDataset {
     [dev]: [...DEFAULT_REGIONS],
   };
   const instances: Record<string, Record<string, AwsInstance[]>> = {};
-  const put = (acct: string, region: string, inst: AwsInstance) => {
-    const byRegion = instances[acct] ?? {};
-    instances[acct] = byRegion;
-    const list = byRegion[region] ?? [];
-    byRegion[region] = list;
-    list.push(inst);
-  };
+  const put = (acct: string, region: string, inst: AwsInstance) => addInstance(instances, acct, region, inst);
   let seq = 0;
   for (const kind of Object.keys(EDGE_CASES) as Array<keyof typeof EDGE_CASES>) {
     put(prod, "eu-west-1", buildInstance(prod, "eu-west-1", edgeCaseTraits(kind, ++seq), rng, addr));
@@ -400,11 +408,7 @@ function generateLarge(rng: Rng): AwsDataset {
   const instances: Record<string, Record<string, AwsInstance[]>> = {};
   const counts = new Map<string, number>();
   const put = (acct: string, region: string, inst: AwsInstance) => {
-    const byRegion = instances[acct] ?? {};
-    instances[acct] = byRegion;
-    const list = byRegion[region] ?? [];
-    byRegion[region] = list;
-    list.push(inst);
+    addInstance(instances, acct, region, inst);
     counts.set(`${acct}/${region}`, (counts.get(`${acct}/${region}`) ?? 0) + 1);
   };
   let seq = 0;
