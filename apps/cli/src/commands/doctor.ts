@@ -57,19 +57,38 @@ async function checkAws(ctx: CommandContext, row: DoctorCheck, signal: AbortSign
   };
 }
 
+/**
+ * Endpoint, credential and extra CA of a provider signed in through Entra ID (Resource Graph,
+ * Graph). The row says the endpoint and the credentials' source at once, so a failure later still
+ * reports them.
+ */
+async function azureTarget(
+  ctx: CommandContext,
+  row: DoctorCheck,
+  sim: SimulatorSession | undefined,
+  names: { endpointVar: string; defaultEndpoint: string; tokenVar: Parameters<typeof azureCredential>[1] },
+) {
+  const endpoint = ctx.endpoint(
+    ctx.env[names.endpointVar] ?? names.defaultEndpoint,
+    names.endpointVar,
+  ).origin;
+  const { credential, source } = await azureCredential(ctx, names.tokenVar);
+  Object.assign(row, { credentials: source, endpoint });
+  const ca = await trustedCa(ctx, sim);
+  return { endpoint, credential, source, ca };
+}
+
 async function checkAzure(
   ctx: CommandContext,
   row: DoctorCheck,
   sim: SimulatorSession | undefined,
   signal: AbortSignal,
 ): Promise<DoctorCheck> {
-  const endpoint = ctx.endpoint(
-    ctx.env.CLOUDADMIN_ARM_ENDPOINT ?? "https://management.azure.com",
-    "CLOUDADMIN_ARM_ENDPOINT",
-  ).origin;
-  const { credential, source } = await azureCredential(ctx, "CLOUDADMIN_ARM_TOKEN");
-  Object.assign(row, { credentials: source, endpoint });
-  const ca = await trustedCa(ctx, sim);
+  const { endpoint, credential, source, ca } = await azureTarget(ctx, row, sim, {
+    endpointVar: "CLOUDADMIN_ARM_ENDPOINT",
+    defaultEndpoint: "https://management.azure.com",
+    tokenVar: "CLOUDADMIN_ARM_TOKEN",
+  });
   const lib = await import("@cloudadmin/azure-vm-ips");
   const access = await lib.checkResourceGraphAccess({ credential, endpoint, ...(ca ? { ca } : {}), signal });
   return {
@@ -88,13 +107,11 @@ async function checkGraph(
   sim: SimulatorSession | undefined,
   signal: AbortSignal,
 ): Promise<DoctorCheck> {
-  const endpoint = ctx.endpoint(
-    ctx.env.CLOUDADMIN_GRAPH_ENDPOINT ?? "https://graph.microsoft.com",
-    "CLOUDADMIN_GRAPH_ENDPOINT",
-  ).origin;
-  const { credential, source } = await azureCredential(ctx, "CLOUDADMIN_GRAPH_TOKEN");
-  Object.assign(row, { credentials: source, endpoint });
-  const ca = await trustedCa(ctx, sim);
+  const { endpoint, credential, source, ca } = await azureTarget(ctx, row, sim, {
+    endpointVar: "CLOUDADMIN_GRAPH_ENDPOINT",
+    defaultEndpoint: "https://graph.microsoft.com",
+    tokenVar: "CLOUDADMIN_GRAPH_TOKEN",
+  });
   const lib = await import("@cloudadmin/user-photos");
   await lib.checkGraphAccess({ credential, endpoint, ...(ca ? { ca } : {}), signal });
   return {
