@@ -23,12 +23,23 @@ const ORIGINAL_PAUSE_MS = 50;
 /** Baseline PATCHes actually run (the whole 600 would take about 90 s); the rest is extrapolated. */
 const BASELINE_CHANGES = 100;
 
-function credentialsOf(env: Record<string, string>) {
-  return {
-    accountId: env.ZOOM_ACCOUNT_ID as string,
-    clientId: env.ZOOM_CLIENT_ID as string,
-    clientSecret: env.ZOOM_CLIENT_SECRET as string,
-  };
+/** A Zoom client signed in with the simulator's Server-to-Server OAuth app. */
+function clientFor(
+  env: Record<string, string>,
+  options: Omit<Parameters<typeof createZoomClient>[0], "tokenProvider" | "apiUrl">,
+) {
+  return createZoomClient({
+    tokenProvider: createZoomTokenProvider({
+      credentials: {
+        accountId: env.ZOOM_ACCOUNT_ID as string,
+        clientId: env.ZOOM_CLIENT_ID as string,
+        clientSecret: env.ZOOM_CLIENT_SECRET as string,
+      },
+      oauthUrl: env.ZOOM_OAUTH_URL as string,
+    }),
+    apiUrl: env.ZOOM_API_URL as string,
+    ...options,
+  });
 }
 
 /** Ground truth: active Licensed users whose last login is older than 3 months before the dataset's asOf. */
@@ -87,14 +98,7 @@ async function calibrate(zoom: ZoomDataset): Promise<number> {
   });
   try {
     const env = sim.environment();
-    const client = createZoomClient({
-      tokenProvider: createZoomTokenProvider({
-        credentials: credentialsOf(env),
-        oauthUrl: env.ZOOM_OAUTH_URL as string,
-      }),
-      apiUrl: env.ZOOM_API_URL as string,
-      rates: { Light: 1e6 },
-    });
+    const client = clientFor(env, { rates: { Light: 1e6 } });
     const id = zoom.users.find((u) => u.status === "active")?.id as string;
     return await measureRequestRate(() => client.getUser(id));
   } finally {
@@ -176,14 +180,7 @@ async function runZoomRecover(ctx: BenchContext): Promise<BenchResult> {
   try {
     sim = await startSimulator({ dataset: { zoom }, services: ["zoom"], latency: LATENCY_MS });
     const env = sim.environment();
-    const client = createZoomClient({
-      tokenProvider: createZoomTokenProvider({
-        credentials: credentialsOf(env),
-        oauthUrl: env.ZOOM_OAUTH_URL as string,
-      }),
-      apiUrl: env.ZOOM_API_URL as string,
-      plan: "business",
-    });
+    const client = clientFor(env, { plan: "business" });
     // What `cloudadmin zoom-licenses --apply --yes` does: the plan streams into the changes.
     const { ms, value: results } = await timed(async () => {
       const out: LicenseRecord[] = [];
