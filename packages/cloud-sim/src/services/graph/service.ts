@@ -280,6 +280,19 @@ export class GraphSimService implements SimService {
     };
   }
 
+  /** The mailbox limits' 429 (concurrency per app, request rate per app and mailbox). */
+  private applicationThrottled(
+    retryAfterS: number,
+    limit: "MailboxConcurrency" | "MailboxRequestRate",
+  ): Answer {
+    return {
+      status: 429,
+      throttled: true,
+      headers: this.requestHeaders({ "retry-after": String(retryAfterS) }),
+      body: { error: { code: "ApplicationThrottled", message: `Application is over its ${limit} limit.` } },
+    };
+  }
+
   private tooManyRequests(retryAfterS: number, extra: Record<string, string> = {}): Answer {
     const h = this.requestHeaders({ "retry-after": String(retryAfterS), ...extra });
     return {
@@ -603,35 +616,14 @@ export class GraphSimService implements SimService {
 
   private photo(r: Routed, user: GraphUser, app: string, owner: SimRequest, ctx: ServiceContext): Answer {
     if (!this.acquire(app, owner)) {
-      const h = this.requestHeaders({ "retry-after": String(CONCURRENCY_RETRY_AFTER_S) });
-      return {
-        status: 429,
-        throttled: true,
-        headers: h,
-        body: {
-          error: {
-            code: "ApplicationThrottled",
-            message: "Application is over its MailboxConcurrency limit.",
-          },
-        },
-      };
+      return this.applicationThrottled(CONCURRENCY_RETRY_AFTER_S, "MailboxConcurrency");
     }
     const rate = ctx.window(`graph:mailbox:${app}:${user.id}`, 10_000, 600_000).take();
     if (!rate.ok) {
-      const h = this.requestHeaders({
-        "retry-after": String(Math.max(1, Math.ceil(rate.retryAfterMs / 1000))),
-      });
-      return {
-        status: 429,
-        throttled: true,
-        headers: h,
-        body: {
-          error: {
-            code: "ApplicationThrottled",
-            message: "Application is over its MailboxRequestRate limit.",
-          },
-        },
-      };
+      return this.applicationThrottled(
+        Math.max(1, Math.ceil(rate.retryAfterMs / 1000)),
+        "MailboxRequestRate",
+      );
     }
     const version = r.version;
     // v1.0 reads photos from Exchange Online only; beta falls back to Entra ID (profilephoto-get, beta).
