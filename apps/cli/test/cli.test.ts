@@ -22,7 +22,7 @@ const bin = new URL("../bin/cloudadmin.js", import.meta.url).pathname;
 describe("cloudadmin (in-process)", () => {
   it("--help lists the commands and the global options", async () => {
     const r = await runCli(["--help"]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Usage: cloudadmin/);
     expect(r.stdout).toMatch(/\bsim\b/);
     for (const flag of [
@@ -57,7 +57,7 @@ describe("cloudadmin (in-process)", () => {
   it("sim dataset prints a valid, seeded dataset; the same seed gives the same JSON", async () => {
     const a = await runCli(["sim", "dataset", "--seed", "3"]);
     const b = await runCli(["sim", "dataset", "--seed", "3", "--scale", "small"]);
-    expect(a.code).toBe(0);
+    expect(a.code, a.stderr).toBe(0);
     expect(a.stdout).toBe(b.stdout);
     const { validateDataset } = await import("@cloudadmin/cloud-sim");
     expect(() => validateDataset(JSON.parse(a.stdout))).not.toThrow();
@@ -174,7 +174,7 @@ describe("--out {timestamp}", () => {
       "--out",
       join(dir, "ds-{timestamp}.json"),
     ]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const [name] = await readdir(dir);
     expect(name).toMatch(/^ds-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\.json$/);
   });

@@ -10,7 +10,7 @@ const dir = mkdtempSync(join(tmpdir(), "completion-"));
 
 async function script(shell: string): Promise<string> {
   const r = await runCli(["completion", shell]);
-  expect(r.code).toBe(0);
+  expect(r.code, r.stderr).toBe(0);
   const file = join(dir, `cloudadmin.${shell}`);
   writeFileSync(file, r.stdout);
   return file;

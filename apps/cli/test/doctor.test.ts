@@ -26,7 +26,7 @@ type Row = { provider: string; status: string; credentials: string; endpoint: st
 describe("cloudadmin doctor", () => {
   it("checks every provider against the simulator and says where credentials come from", async () => {
     const r = await runCli(["doctor", "-o", "json"], { env });
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const rows = JSON.parse(r.stdout).items as Row[];
     expect(rows.map((x) => [x.provider, x.status])).toEqual([
       ["aws", "ok"],
@@ -69,10 +69,10 @@ describe("cloudadmin doctor", () => {
 
   it("an unconfigured Zoom is reported, not failed; --simulate needs no credentials", async () => {
     const r = await runCli(["doctor", "--providers", "zoom", "-o", "json"], { env: { HOME: dir } });
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout).items[0].status).toBe("not-configured");
     const s = await runCli(["doctor", "--simulate", "-o", "json"], { env: { HOME: dir } });
-    expect(s.code).toBe(0);
+    expect(s.code, s.stderr).toBe(0);
     expect(JSON.parse(s.stdout).summary).toEqual({ ok: 4, failed: 0, notConfigured: 0 });
   });
 

@@ -82,7 +82,7 @@ function awsEnv(extra: Record<string, string> = {}): Record<string, string> {
 describe("cloudadmin ec2-ips", () => {
   it("--simulate -o json lists the ground truth and exits 0", async () => {
     const r = await runCli(["ec2-ips", "--simulate", "-o", "json"]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as Doc;
     expect(doc.command).toBe("ec2-ips");
     expect(doc.items.map((i) => i.instanceId).sort()).toEqual(expectedIds(undefined, generated));
@@ -132,7 +132,7 @@ describe("cloudadmin ec2-ips", () => {
       "--state",
       "stopped",
     ]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split("\n");
     expect(lines[0]).toBe(
       "accountId,accountName,region,instanceId,instanceType,state,name,privateIps,publicIps,ipv6Ips",

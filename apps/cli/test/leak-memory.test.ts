@@ -74,7 +74,7 @@ describe("leak-memory flags", () => {
 describe("leak-memory in-process", () => {
   it("--json writes only samples: start, allocated/touched per block, holding", async () => {
     const result = await runCli(["leak-memory", "-m", "2", "-f", "0.5", "-x", "5", "--hold", "0", "--json"]);
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     const samples = parseLines(result.stdout);
     expect(samples.map((s) => `${s.phase}:${s.block}`)).toEqual([
       "start:0",
@@ -116,7 +116,7 @@ describe("leak-memory in-process", () => {
 
   it("prints a line per -p blocks for people, then the completion line", async () => {
     const result = await runCli(["leak-memory", "-m", "1", "-x", "4", "-p", "2", "--hold", "0"]);
-    expect(result.code).toBe(0);
+    expect(result.code, result.stderr).toBe(0);
     const blocks = result.stdout.split("\n").filter((l) => l.startsWith("Block #"));
     expect(blocks.map((l) => l.split("  ")[0])).toEqual(["Block #2", "Block #4"]);
     expect(blocks[1]).toMatch(

@@ -48,7 +48,7 @@ describe("cloudadmin user-photos", () => {
     const eligible = (graph.users ?? []).filter((u) => u.accountEnabled && typeof u.employeeId === "string");
     const out = join(dir, "photos");
     const first = await runCli(["user-photos", "--simulate", "--out-dir", out, "-o", "json"]);
-    expect(first.code).toBe(0);
+    expect(first.code, first.stderr).toBe(0);
     const doc = JSON.parse(first.stdout) as Doc;
     expect(doc.command).toBe("user-photos");
     expect(doc.items).toHaveLength(eligible.length);
@@ -81,7 +81,7 @@ describe("cloudadmin user-photos", () => {
     expect(first.stderr).toMatch(/7 users have an invalid or shared key/);
 
     const second = await runCli(["user-photos", "--simulate", "--out-dir", out, "-o", "json"]);
-    expect(second.code).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
     const again = JSON.parse(second.stdout) as Doc;
     expect(again.summary).toMatchObject({ saved: 0, unchanged: expectedSaved.length, bytesDownloaded: 0 });
   });
@@ -124,7 +124,7 @@ describe("cloudadmin user-photos", () => {
         ],
         { env: { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString } },
       );
-      expect(res.code).toBe(0);
+      expect(res.code, res.stderr).toBe(0);
       const lines = res.stdout
         .trim()
         .split("\n")
@@ -168,7 +168,7 @@ describe("cloudadmin user-photos", () => {
 describe("cloudadmin user-photos --help", () => {
   it("documents the flags and auth", async () => {
     const res = await runCli(["user-photos", "--help"]);
-    expect(res.code).toBe(0);
+    expect(res.code, res.stderr).toBe(0);
     for (const flag of [
       "--out-dir",
       "--container-url",

@@ -72,7 +72,7 @@ const asOf = ["--as-of", "2026-11-01T00:00:00Z"];
 describe("cloudadmin zoom-licenses", () => {
   it("--simulate plans the dataset's stale Licensed users, changing nothing", async () => {
     const r = await runCli(["zoom-licenses", "--simulate", "-o", "json"], { cwd: dir });
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as Doc;
     const zoom = generateDataset({ scale: "small", seed: 1, services: ["zoom"] }).zoom as ZoomDataset;
     expect(doc.items.map((i) => i.userId).sort()).toEqual(stale(zoom));
@@ -90,7 +90,7 @@ describe("cloudadmin zoom-licenses", () => {
   it("prints a table for people, with --all listing kept users and their reasons", async () => {
     const { env } = await sim();
     const r = await runCli(["zoom-licenses", "-o", "table", "--all", ...asOf], { env });
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.split("\n")[1]).toMatch(
       /email\W+displayName\W+type\W+lastLoginTime\W+inactiveDays\W+action\W+result\W+reason/,
     );
@@ -157,7 +157,7 @@ describe("cloudadmin zoom-licenses", () => {
     expect(applied).toBeGreaterThanOrEqual(5);
     expect(applied).toBeLessThan(stale(zoom).length);
     const rerun = await runCli(argv, { env });
-    expect(rerun.code).toBe(0);
+    expect(rerun.code, rerun.stderr).toBe(0);
     expect((JSON.parse(rerun.stdout) as Doc).items.filter((i) => i.result === "applied")).toHaveLength(
       stale(zoom).length - applied,
     );
@@ -185,7 +185,7 @@ describe("cloudadmin zoom-licenses", () => {
       ["zoom-licenses", "--apply", "--yes", "--journal", journal, "-o", "json", ...asOf],
       { env },
     );
-    expect(first.code).toBe(0);
+    expect(first.code, first.stderr).toBe(0);
     const doc = JSON.parse(first.stdout) as Doc;
     expect(
       doc.items
@@ -206,14 +206,14 @@ describe("cloudadmin zoom-licenses", () => {
       ["zoom-licenses", "--apply", "--yes", "--journal", journal, "-o", "json", ...asOf],
       { env },
     );
-    expect(rerun.code).toBe(0);
+    expect(rerun.code, rerun.stderr).toBe(0);
     expect((JSON.parse(rerun.stdout) as Doc).items).toEqual([]);
     expect(patches(s)).toBe(stale(zoom).length);
 
     const restored = await runCli(["zoom-licenses", "restore", "--journal", journal, "--yes", "-o", "json"], {
       env,
     });
-    expect(restored.code).toBe(0);
+    expect(restored.code, restored.stderr).toBe(0);
     const rdoc = JSON.parse(restored.stdout) as Doc;
     expect(rdoc.items.map((i) => i.userId).sort()).toEqual(stale(zoom));
     expect(rdoc.items.every((i) => i.action === "restore" && i.result === "applied" && i.type === 2)).toBe(
@@ -259,7 +259,7 @@ describe("cloudadmin zoom-licenses", () => {
       env,
       "yes\n",
     );
-    expect(yes.code).toBe(0);
+    expect(yes.code, yes.stderr).toBe(0);
     expect(patches(s)).toBe(stale(zoom).length);
   });
 
@@ -351,7 +351,7 @@ describe("cloudadmin zoom-licenses", () => {
       ["zoom-licenses", "--apply", "--yes", "-vv", "--journal", journal, "-o", "csv", "--out", out, ...asOf],
       { env },
     );
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const csv = await readFile(out, "utf8");
     expect(csv.split("\n")[0]).toBe(
       "userId,email,displayName,type,lastLoginTime,createdAt,inactiveDays,action,reason,result",
@@ -387,7 +387,7 @@ describe("cloudadmin zoom-licenses", () => {
         cwd: dir,
       },
     );
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
     const doc = JSON.parse(r.stdout) as Doc;
     expect(doc.items.filter((i) => i.action === "downgrade")).toHaveLength(ids.length - 3);
     expect(

@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -19,27 +18,19 @@ export interface AzuriteHandle {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 /**
- * Starts Azurite's Blob service from the npm package, in memory, on a free loopback port, and waits
- * until it accepts requests. Used by tests, benchmarks and `cloudadmin sim serve --blob`.
+ * Starts Azurite's Blob service from the npm package, in memory, on a loopback port (the kernel's
+ * pick unless `port` is given), and resolves once Azurite reports that it listens. Used by tests and benchmarks.
  */
 export async function startAzurite(
   options: { port?: number; timeoutMs?: number } = {},
 ): Promise<AzuriteHandle> {
   const require = createRequire(import.meta.url);
   const main = join(dirname(require.resolve("azurite/package.json")), "dist", "src", "blob", "main.js");
-  const port = options.port ?? (await freePort());
+  // Port 0 lets the kernel pick the port inside Azurite's own listen(): probing for a free port first
+  // and handing it over leaves a window in which another server (or a client socket) takes it, and
+  // the readiness check then talks to that server instead.
+  const requested = options.port ?? 0;
   // In memory mode Azurite refuses --location; run it in a temp folder so nothing lands in ours.
   const location = await mkdtemp(join(tmpdir(), "cloudadmin-azurite-"));
   const child: ChildProcess = spawn(
@@ -49,7 +40,7 @@ export async function startAzurite(
       "--blobHost",
       "127.0.0.1",
       "--blobPort",
-      String(port),
+      String(requested),
       "--inMemoryPersistence",
       "--silent",
       "--disableTelemetry",
@@ -58,42 +49,64 @@ export async function startAzurite(
     ],
     { stdio: ["ignore", "pipe", "pipe"], cwd: location },
   );
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  child.stderr?.on("data", (d: Buffer) => {
-    output += d.toString();
-  });
-  const blobEndpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`azurite exited with ${child.exitCode}: ${output.trim()}`);
-    try {
-      await fetch(`${blobEndpoint}?comp=list`);
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill();
-        throw new Error(`azurite did not start on port ${port}: ${output.trim()}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      // Azurite waits for keep-alive connections on SIGTERM: give it a moment, then kill it.
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
+      await exited;
+      clearTimeout(timer);
     }
+    await rm(location, { recursive: true, force: true });
+  };
+  let port: number;
+  try {
+    port = await listeningPort(child, options.timeoutMs ?? 30_000);
+  } catch (error) {
+    await stop();
+    throw error;
   }
+  const blobEndpoint = `http://127.0.0.1:${port}/${AZURITE_ACCOUNT}`;
   return {
     blobEndpoint,
     port,
     connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${blobEndpoint};`,
-    stop: async () => {
-      if (child.exitCode === null) {
-        // Azurite waits for keep-alive connections on SIGTERM: give it a moment, then kill it.
-        const exited = new Promise((r) => child.once("exit", r));
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
-        await exited;
-        clearTimeout(timer);
-      }
-      await rm(location, { recursive: true, force: true });
-    },
+    stop,
   };
+}
+
+/**
+ * The port Azurite reports once its server listens ("... successfully listens on http://host:port"),
+ * or an error with its output when it exits first or stays silent past the deadline.
+ */
+function listeningPort(child: ChildProcess, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const done = (error: Error | null, port?: number) => {
+      clearTimeout(timer);
+      child.stdout?.off("data", onData);
+      child.stderr?.off("data", onData);
+      child.off("exit", onExit);
+      // Keep draining the pipes so a chatty Azurite never blocks on a full pipe.
+      child.stdout?.resume();
+      child.stderr?.resume();
+      if (error) reject(error);
+      else resolve(port as number);
+    };
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      const m = /successfully listens on https?:\/\/[^\s]*:(\d+)/.exec(output);
+      if (m) done(null, Number(m[1]));
+    };
+    const onExit = (code: number | null) =>
+      done(new Error(`azurite exited with ${code ?? "a signal"} before listening: ${output.trim()}`));
+    const timer = setTimeout(
+      () => done(new Error(`azurite did not start within ${timeoutMs} ms: ${output.trim()}`)),
+      timeoutMs,
+    );
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", onExit);
+  });
 }
