@@ -161,12 +161,12 @@ describe("leak-memory, the built binary", () => {
     for (const child of children.splice(0)) child.kill("SIGKILL");
   });
 
-  function start(args: string[]): {
+  /** Keeps a child's stdout and stderr as they arrive; afterEach kills it if the test did not. */
+  function capture(child: ChildProcessWithoutNullStreams): {
     child: ChildProcessWithoutNullStreams;
     stdout: () => string;
     stderr: () => string;
   } {
-    const child = spawn(process.execPath, [BIN, "leak-memory", ...args], { env: { PATH: process.env.PATH } });
     children.push(child);
     let out = "";
     let err = "";
@@ -178,6 +178,9 @@ describe("leak-memory, the built binary", () => {
     });
     return { child, stdout: () => out, stderr: () => err };
   }
+
+  const start = (args: string[]) =>
+    capture(spawn(process.execPath, [BIN, "leak-memory", ...args], { env: { PATH: process.env.PATH } }));
 
   const until = async (check: () => boolean): Promise<void> => {
     for (let i = 0; i < 1000 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
@@ -218,17 +221,11 @@ describe("leak-memory, the built binary", () => {
     // V8 throws "RangeError: Array buffer allocation failed".
     const script = `ulimit -v 2000000 && exec "$0" "$@"`;
     const args = [BIN, "leak-memory", "-m", "64", "-x", "0", "--on-alloc-failure", "exit", "--json"];
-    const child = spawn("sh", ["-c", script, process.execPath, ...args], { env: { PATH: process.env.PATH } });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (c: Buffer) => {
-      out += c.toString("utf8");
-    });
-    child.stderr.on("data", (c: Buffer) => {
-      err += c.toString("utf8");
-    });
-    expect(await exited(child)).toEqual([1, null]);
-    const samples = parseLines(out) as Array<Sample & { error?: string }>;
+    const run = capture(
+      spawn("sh", ["-c", script, process.execPath, ...args], { env: { PATH: process.env.PATH } }),
+    );
+    expect(await exited(run.child)).toEqual([1, null]);
+    const samples = parseLines(run.stdout()) as Array<Sample & { error?: string }>;
     const last = samples.at(-1)!;
     expect(last.phase).toBe("allocation-failed");
     // Node 20 says "Array buffer allocation failed", Node 24 "Failed to allocate memory".
@@ -237,7 +234,9 @@ describe("leak-memory, the built binary", () => {
     );
     expect(last.allocatedBytes).toBeGreaterThan(0);
     expect(last.allocatedBytes).toBeLessThan(2_000_000 * 1024);
-    expect(err).toMatch(/allocation failed after \d+\.\d MiB; exiting as --on-alloc-failure exit asks/);
+    expect(run.stderr()).toMatch(
+      /allocation failed after \d+\.\d MiB; exiting as --on-alloc-failure exit asks/,
+    );
   }, 60_000);
 
   it("--pause waits for Enter before allocating", async () => {
