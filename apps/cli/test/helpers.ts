@@ -6,12 +6,16 @@ import { run } from "../src/run.js";
 export class Capture extends Writable {
   text = "";
   isTTY: boolean;
-  constructor(isTTY = false) {
+  constructor(
+    isTTY = false,
+    private readonly onWrite?: (text: string) => void,
+  ) {
     super();
     this.isTTY = isTTY;
   }
   override _write(chunk: Buffer | string, _enc: BufferEncoding, done: (error?: Error | null) => void): void {
     this.text += chunk.toString();
+    this.onWrite?.(this.text);
     done();
   }
 }
@@ -29,11 +33,13 @@ export interface RunCliOptions {
   stdoutTTY?: boolean;
   stderrTTY?: boolean;
   stdin?: string;
+  /** Called with everything written to stdout so far, after each write. */
+  onStdout?: (text: string) => void;
 }
 
 /** Runs the CLI in-process with captured stdout/stderr and a clean environment. */
 export async function runCli(argv: string[], options: RunCliOptions = {}): Promise<CliResult> {
-  const stdout = new Capture(options.stdoutTTY ?? false);
+  const stdout = new Capture(options.stdoutTTY ?? false, options.onStdout);
   const stderr = new Capture(options.stderrTTY ?? false);
   const stdin = new PassThrough() as PassThrough & { isTTY?: boolean };
   if (options.stdin !== undefined) stdin.end(options.stdin);

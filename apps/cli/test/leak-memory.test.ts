@@ -146,9 +146,12 @@ describe("leak-memory in-process", () => {
 
   it("exits 130 when interrupted while holding", async () => {
     const controller = new AbortController();
-    setTimeout(() => controller.abort(), 300);
     const result = await runCli(["leak-memory", "-m", "1", "-x", "2", "--json"], {
       signal: controller.signal,
+      // Interrupt once it holds, however long getting there takes on a loaded machine.
+      onStdout: (text) => {
+        if (text.includes('"phase":"holding"')) controller.abort();
+      },
     });
     expect(result.code).toBe(130);
     expect(parseLines(result.stdout).at(-1)?.phase).toBe("holding");
