@@ -19,6 +19,7 @@ import { DefaultAzureCredential, type DefaultAzureCredentialOptions } from "@azu
 import { AuthError, registerSecret } from "@cloudadmin/errors";
 
 export type { AccessToken, TokenCredential } from "@azure/core-auth";
+export { checkEndpoint, isAllowedEndpoint, isLoopbackHost } from "./endpoint.js";
 
 /** Azure clouds: their ARM, Graph and login endpoints. */
 export type AzureCloudName = "AzurePublicCloud" | "AzureUSGovernment" | "AzureChinaCloud";

@@ -1,5 +1,5 @@
-import { isIP } from "node:net";
 import { ConfigError, UsageError } from "@cloudadmin/errors";
+import { isLoopbackHost } from "@cloudadmin/auth";
 
 /** The parts of an Azure Blob Storage URL, as {@link parseBlobUrl} reads them. */
 export interface BlobUrlParts {
@@ -21,15 +21,6 @@ export interface BlobUrlParts {
 const BLOB_HOST =
   /^([a-z0-9]{3,24})\.(?:z\d{1,2}\.)?blob\.(?:core\.windows\.net|core\.usgovcloudapi\.net|core\.chinacloudapi\.cn|storage\.azure\.net)$/;
 const CONTAINER_NAME = /^(?:\$root|\$web|[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62})$/;
-
-/** True for loopback hosts: 127.0.0.0/8, ::1 and localhost (plain http is allowed only there). */
-export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  if (host === "localhost" || host.endsWith(".localhost")) return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  if (isIP(host) === 6) return host === "::1" || host === "0:0:0:0:0:0:0:1" || /^::ffff:127\./.test(host);
-  return false;
-}
 
 /** Removes the query string (SAS token) and any user info from a URL for display. */
 export function redactUrl(url: string | URL): string {

@@ -43,7 +43,7 @@ export {
   createBlobSink,
   createContainerClient,
 } from "./blob-sink.js";
-export { type BlobUrlParts, isLoopbackHost, parseBlobUrl, redactUrl } from "./blob-url.js";
+export { type BlobUrlParts, parseBlobUrl, redactUrl } from "./blob-url.js";
 export {
   OUTPUT_FORMATS,
   type OpenSinkOptions,

@@ -18,6 +18,49 @@ export function parseRetryAfter(
   return Math.max(0, date - now);
 }
 
+/** Anything that answers a header by name: `Headers`, a plain record (any case), or a getter. */
+export type HeaderSource =
+  | { get(name: string): string | null | undefined }
+  | Record<string, string | string[] | number | undefined>
+  | ((name: string) => string | null | undefined);
+
+function headerValue(headers: HeaderSource, name: string): string | undefined {
+  if (typeof headers === "function") return headers(name) ?? undefined;
+  if (typeof (headers as { get?: unknown }).get === "function") {
+    return (headers as { get(n: string): string | null | undefined }).get(name) ?? undefined;
+  }
+  const record = headers as Record<string, string | string[] | number | undefined>;
+  const key = Object.keys(record).find((k) => k.toLowerCase() === name);
+  const value = key === undefined ? undefined : record[key];
+  return Array.isArray(value) ? value[0] : value === undefined ? undefined : String(value);
+}
+
+/**
+ * The delay a response asks for, in ms, from every form services use: `retry-after-ms` and
+ * `x-ms-retry-after-ms` (milliseconds, Azure), then `Retry-After` (seconds or an HTTP date).
+ * Undefined when none is present or readable.
+ */
+export function retryAfterFromHeaders(headers: HeaderSource, now: number = Date.now()): number | undefined {
+  for (const name of ["retry-after-ms", "x-ms-retry-after-ms"]) {
+    const text = headerValue(headers, name)?.trim();
+    if (text && /^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text));
+  }
+  return parseRetryAfter(headerValue(headers, "retry-after"), now);
+}
+
+/**
+ * The full-jitter backoff delay before retry number `attempt + 1`: uniform in
+ * [0, min(cap, base * 2^attempt)), never less than what the server asked for.
+ */
+export function backoffDelay(
+  attempt: number,
+  options: { baseDelayMs?: number; maxDelayMs?: number; random?: () => number; askedMs?: number } = {},
+): number {
+  const ceiling = Math.min(options.maxDelayMs ?? 20_000, (options.baseDelayMs ?? 200) * 2 ** attempt);
+  const jittered = (options.random ?? Math.random)() * ceiling;
+  return Math.ceil(options.askedMs === undefined ? jittered : Math.max(options.askedMs, jittered));
+}
+
 export interface RetryOptions {
   /** Retries after the first attempt (default 5). 0 = no retry. */
   maxRetries?: number;
@@ -111,10 +154,13 @@ export async function retry<T>(fn: (attempt: number) => Promise<T>, options: Ret
           cause: error,
         });
       }
-      const ceiling = Math.min(cap, base * 2 ** attempt);
-      const jittered = random() * ceiling;
       const asked = retryAfter(error);
-      const delayMs = Math.ceil(asked === undefined ? jittered : Math.max(asked, jittered));
+      const delayMs = backoffDelay(attempt, {
+        baseDelayMs: base,
+        maxDelayMs: cap,
+        random,
+        ...(asked === undefined ? {} : { askedMs: asked }),
+      });
       options.onRetry?.({ attempt: attempt + 1, delayMs, error });
       await timer.sleep(delayMs, options.signal);
     }
