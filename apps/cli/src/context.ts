@@ -13,6 +13,8 @@ export interface EmitOptions<T> {
   /** Read after the items are written: errors collected while streaming. */
   errors: () => ErrorRecord[];
   summary: () => Record<string, unknown>;
+  /** Further top-level fields of the json document, read at the end (a sharded run's `shard` and `scopes`). */
+  extra?: () => Record<string, unknown>;
   /** Columns for csv and table (default: every top-level field of the first item). */
   columns?: ColumnSpec<T>[];
 }
@@ -131,6 +133,7 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
         items: options.items,
         errors: options.errors,
         summary: options.summary,
+        ...(options.extra ? { extra: options.extra } : {}),
         ...(options.columns ? { columns: options.columns } : {}),
         sink,
         stderr: io.stderr,

@@ -391,3 +391,43 @@ describe("failures", () => {
     expect(returned).toBe(true);
   });
 });
+
+describe("extra envelope fields", () => {
+  it("writes them after summary and never lets them replace the envelope's own fields", async () => {
+    const chunks: string[] = [];
+    const sink = {
+      write: async (c: string) => void chunks.push(c),
+      commit: async () => {},
+      abort: async () => {},
+      describe: () => "memory",
+    };
+    async function* items() {
+      yield { a: 1 };
+    }
+    await writeResults({
+      format: "json",
+      command: "ec2-ips",
+      items: items(),
+      summary: () => ({ n: 1 }),
+      extra: () => ({ shard: { index: 1, count: 3 }, scopes: ["222"], items: "evil", command: "x" }),
+      sink: sink as never,
+      now: () => new Date(0),
+    });
+    const doc = JSON.parse(chunks.join(""));
+    expect(Object.keys(doc)).toEqual([
+      "command",
+      "generatedAt",
+      "items",
+      "errors",
+      "summary",
+      "shard",
+      "scopes",
+    ]);
+    expect(doc).toMatchObject({
+      command: "ec2-ips",
+      items: [{ a: 1 }],
+      shard: { index: 1, count: 3 },
+      scopes: ["222"],
+    });
+  });
+});

@@ -39,6 +39,12 @@ export interface WriteResultsOptions<T> {
   /** The counts for the envelope's `summary` (json) and the table's summary line; read at the end. */
   summary?: () => Record<string, unknown>;
   /**
+   * Further top-level fields of the json envelope, read at the end and written after `summary`
+   * (a sharded run's `shard` and `scopes`). They can never replace `command`, `generatedAt`, `items`,
+   * `errors` or `summary`: such keys are dropped.
+   */
+  extra?: () => Record<string, unknown>;
+  /**
    * Columns for csv and table. Default: the first item's keys (for table, without nested values).
    * Arrays of scalars are joined with `;` in csv and `, ` in tables; objects are JSON-encoded.
    */
@@ -212,6 +218,12 @@ function jsonWriter<T>(options: WriteResultsOptions<T>, write: (chunk: string) =
   const nest = (text: string, prefix: string): string =>
     indent > 0 ? text.replaceAll("\n", `\n${prefix}`) : text;
   let first = true;
+  const reserved = new Set(["command", "generatedAt", "items", "errors", "summary"]);
+  const extraFields = (): string =>
+    Object.entries(options.extra?.() ?? {})
+      .filter(([key, value]) => !reserved.has(key) && value !== undefined)
+      .map(([key, value]) => `,${nl}${pad}${JSON.stringify(key)}${colon}${nest(toJson(value, indent), pad)}`)
+      .join("");
   return {
     async start() {
       const generatedAt = (options.now?.() ?? new Date()).toISOString();
@@ -229,7 +241,7 @@ function jsonWriter<T>(options: WriteResultsOptions<T>, write: (chunk: string) =
       const close = first ? "]" : `${nl}${pad}]`;
       await write(
         `${close},${nl}${pad}"errors"${colon}${nest(toJson(errors, indent), pad)},` +
-          `${nl}${pad}"summary"${colon}${nest(toJson(summary, indent), pad)}${nl}}\n`,
+          `${nl}${pad}"summary"${colon}${nest(toJson(summary, indent), pad)}${extraFields()}${nl}}\n`,
       );
     },
   };
