@@ -10,8 +10,8 @@
 ARG NODE_VERSION=20
 
 FROM node:${NODE_VERSION}-bookworm AS build
-# The Azurite blob emulator (used only by --simulate runs that write blobs) and its dependencies are
-# three quarters of the production node_modules: left out unless asked for.
+# The Azurite blob emulator is a dev-only, optional peer of @cloudadmin/cloud-sim (tests and benchmarks
+# start it; the CLI never does), so `npm prune --omit=dev` leaves it out. WITH_AZURITE=true adds it back.
 ARG WITH_AZURITE=false
 WORKDIR /src
 # node-gyp builds against the image's own Node.js headers instead of downloading them.
@@ -41,8 +41,8 @@ RUN npm ci --no-audit --no-fund \
 COPY . .
 RUN npx turbo run build --filter=@cloudadmin/cli --filter='./packages/*' --output-logs=errors-only \
  && npm prune --omit=dev --no-audit --no-fund \
- && if [ "$WITH_AZURITE" != "true" ]; then \
-      npm uninstall azurite -w @cloudadmin/cloud-sim --omit=dev --no-audit --no-fund; \
+ && if [ "$WITH_AZURITE" = "true" ]; then \
+      npm install --no-save --no-audit --no-fund azurite@3.37.0; \
     fi \
  && rm -rf apps/functions bench tests examples deploy docs scripts \
       node_modules/@cloudadmin/functions node_modules/@cloudadmin/bench node_modules/@cloudadmin/repo-tests \

@@ -19,14 +19,28 @@ export interface AzuriteHandle {
 }
 
 /**
+ * Azurite is an optional peer of cloud-sim: tests, benchmarks and development checkouts have it, an
+ * installed CLI does not pull it in (it is most of the production dependency tree and the CLI never
+ * starts it).
+ */
+function azuritePackageDir(): string {
+  try {
+    return dirname(createRequire(import.meta.url).resolve("azurite/package.json"));
+  } catch (error) {
+    throw new Error("the Azurite blob emulator is not installed: npm install --no-save azurite@3.37.0", {
+      cause: error,
+    });
+  }
+}
+
+/**
  * Starts Azurite's Blob service from the npm package, in memory, on a loopback port (the kernel's
  * pick unless `port` is given), and resolves once Azurite reports that it listens. Used by tests and benchmarks.
  */
 export async function startAzurite(
   options: { port?: number; timeoutMs?: number } = {},
 ): Promise<AzuriteHandle> {
-  const require = createRequire(import.meta.url);
-  const main = join(dirname(require.resolve("azurite/package.json")), "dist", "src", "blob", "main.js");
+  const main = join(azuritePackageDir(), "dist", "src", "blob", "main.js");
   // Port 0 lets the kernel pick the port inside Azurite's own listen(): probing for a free port first
   // and handing it over leaves a window in which another server (or a client socket) takes it, and
   // the readiness check then talks to that server instead.

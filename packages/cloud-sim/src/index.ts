@@ -24,6 +24,7 @@ export type { Dataset, GenerateDatasetOptions } from "./dataset.js";
 export { generateSimCertificate } from "./tls.js";
 export type { SimCertificate } from "./tls.js";
 export { startAzurite, AZURITE_ACCOUNT, AZURITE_KEY } from "./azurite.js";
+export { findTool, needsTool } from "./tools.js";
 export type { AzuriteHandle } from "./azurite.js";
 export { createRng } from "./rng.js";
 export type { Rng } from "./rng.js";
