@@ -135,6 +135,11 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
         summary: options.summary,
         ...(options.extra ? { extra: options.extra } : {}),
         ...(options.columns ? { columns: options.columns } : {}),
+        // Cut to the terminal's width only when the table goes to a terminal.
+        table: {
+          wide: globals.wide,
+          ...(!globals.out && io.stdout.isTTY && io.stdout.columns ? { columns: io.stdout.columns } : {}),
+        },
         sink,
         stderr: io.stderr,
         signal: deps.signal,

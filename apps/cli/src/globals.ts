@@ -35,7 +35,12 @@ export function addGlobalOptions(program: Command): void {
         "run against the embedded simulator with no credentials (small|large)",
       ).choices(SIM_SCALES),
     )
-    .option("--sim-dataset <file>", "with --simulate: use this dataset file instead of a generated one");
+    .option("--sim-dataset <file>", "with --simulate: use this dataset file instead of a generated one")
+    .option(
+      "--report <target>",
+      "also write a self-contained HTML report of the run to a file (atomically) or an Azure Blob URL",
+    )
+    .option("--wide", "with -o table: do not cut long cells to the terminal's width");
 }
 
 export interface GlobalOptions {
@@ -49,6 +54,10 @@ export interface GlobalOptions {
   quiet: boolean;
   simulate: SimScale | undefined;
   simDataset: string | undefined;
+  /** `--report`: the HTML report's file or Blob URL. */
+  report: string | undefined;
+  /** `--wide`: table cells are not cut to the terminal's width. */
+  wide: boolean;
 }
 
 function positiveInt(value: unknown, flag: string, min = 1): number | undefined {
@@ -87,6 +96,8 @@ export function resolveGlobals(command: Command): GlobalOptions {
     quiet: o.quiet === true,
     simulate,
     simDataset: o.simDataset as string | undefined,
+    report: o.report as string | undefined,
+    wide: o.wide === true,
   };
 }
 

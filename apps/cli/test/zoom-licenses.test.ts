@@ -91,7 +91,7 @@ describe("cloudadmin zoom-licenses", () => {
     const { env } = await sim();
     const r = await runCli(["zoom-licenses", "-o", "table", "--all", ...asOf], { env });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout.split("\n")[1]).toMatch(
+    expect(r.stdout.split("\n")[0]).toMatch(
       /email\W+displayName\W+type\W+lastLoginTime\W+inactiveDays\W+action\W+result\W+reason/,
     );
     expect(r.stdout).toMatch(/downgrade\W+planned\W+inactive: last login \d{4}-\d{2}-\d{2}/);

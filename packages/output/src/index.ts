@@ -43,7 +43,7 @@ export {
   createBlobSink,
   createContainerClient,
 } from "./blob-sink.js";
-export { type BlobUrlParts, parseBlobUrl, redactUrl } from "./blob-url.js";
+export { type BlobUrlParts, looksLikeUrl, parseBlobUrl, redactUrl } from "./blob-url.js";
 export {
   OUTPUT_FORMATS,
   type OpenSinkOptions,
@@ -58,6 +58,8 @@ export {
   type WriteResultsSummary,
   writeResults,
 } from "./write-results.js";
+export { type RenderTableOptions, renderTable, sanitizeTerminalText } from "./table.js";
+export { neutralizeFormula } from "./csv-safe.js";
 export {
   type ProgressFields,
   type ProgressReporter,

@@ -1,5 +1,4 @@
 import { AbortedError, type ErrorRecord, redactSecrets } from "@cloudadmin/errors";
-import Table from "cli-table3";
 import { stringify } from "csv-stringify/sync";
 import {
   type ColumnSpec,
@@ -8,7 +7,10 @@ import {
   columnsFromItem,
   resolveColumns,
 } from "./columns.js";
+import { neutralizeFormula } from "./csv-safe.js";
+import { compareKeys, naturalKeyFor, sortKeyOf } from "./natural-key.js";
 import type { OutputFormat } from "./open-sink.js";
+import { type RenderTableOptions, renderTable, sanitizeTerminalText } from "./table.js";
 import type { Sink, TextWriter } from "./sink.js";
 
 /** CSV details. The defaults suit spreadsheets and scripts alike. */
@@ -17,7 +19,8 @@ export interface CsvOptions {
   bom?: boolean;
   /**
    * Prefix cells starting with `=`, `+`, `-`, `@`, tab or CR with `'` so spreadsheets do not run them
-   * as formulas (CSV injection from untrusted names; default false, which keeps values exact).
+   * as formulas (CSV injection from untrusted names, as OWASP recommends; default true; false keeps
+   * values exact).
    */
   escapeFormulas?: boolean;
   /** Line ending: `"\n"` (default) or `"\r\n"` (RFC 4180). */
@@ -60,6 +63,13 @@ export interface WriteResultsOptions<T> {
   /** JSON indentation (default 2; 0 writes the envelope on one line). */
   jsonIndent?: number;
   csv?: CsvOptions;
+  /** Table layout: the terminal's width (`columns`; absent = no cut) and `wide` (cut nothing). */
+  table?: RenderTableOptions;
+  /**
+   * Fields the table's rows are sorted by (default: the command's natural key, e.g. subscription name,
+   * resource group and VM for `azure-vm-ips`; `null` keeps the arrival order).
+   */
+  sortBy?: readonly string[] | null;
 }
 
 /** What {@link writeResults} wrote. */
@@ -238,7 +248,7 @@ function jsonWriter<T>(options: WriteResultsOptions<T>, write: (chunk: string) =
       first = false;
     },
     async end(errors, summary) {
-      const close = first ? "]" : `${nl}${pad}]`;
+      const close = first ? `${head}]` : `${nl}${pad}]`;
       await write(
         `${close},${nl}${pad}"errors"${colon}${nest(toJson(errors, indent), pad)},` +
           `${nl}${pad}"summary"${colon}${nest(toJson(summary, indent), pad)}${extraFields()}${nl}}\n`,
@@ -285,7 +295,8 @@ function csvWriter<T>(options: WriteResultsOptions<T>, write: (chunk: string) =>
   const csv = options.csv ?? {};
   const settings = {
     record_delimiter: csv.recordDelimiter === "\r\n" ? ("windows" as const) : ("unix" as const),
-    escape_formulas: csv.escapeFormulas ?? false,
+    // Done by neutralizeFormula on our side: csv-stringify leaves a "-" alone in number fields only.
+    escape_formulas: false,
     // csv-stringify quotes "\n" but not a lone "\r", which RFC 4180 readers take as a line break too.
     quoted_match: /\r/,
   };
@@ -293,6 +304,7 @@ function csvWriter<T>(options: WriteResultsOptions<T>, write: (chunk: string) =>
     ? resolveColumns(options.columns)
     : undefined;
   let started = false;
+  const neutralize = csv.escapeFormulas ?? true;
   const row = (cells: string[]): string => stringify([cells], settings);
   const header = async (): Promise<void> => {
     if (started || !columns) return;
@@ -306,7 +318,8 @@ function csvWriter<T>(options: WriteResultsOptions<T>, write: (chunk: string) =>
     async item(item) {
       columns ??= columnsFromItem(item, { skipNested: false });
       await header();
-      await write(row(columns.map((c) => cellText(c.get(item), ";"))));
+      const cells = columns.map((c) => cellText(c.get(item), ";"));
+      await write(row(neutralize ? cells.map(neutralizeFormula) : cells));
       reportErrors();
     },
     async end(errors) {
@@ -319,30 +332,34 @@ function tableWriter<T>(options: WriteResultsOptions<T>, write: (chunk: string) 
   let columns: ResolvedColumn<T>[] | undefined = options.columns
     ? resolveColumns(options.columns)
     : undefined;
-  // Only the cells' text is kept, not the items.
-  const rows: string[][] = [];
+  const sortBy = options.sortBy === undefined ? naturalKeyFor(options.command) : options.sortBy;
+  // Only the cells' text and the sort key are kept, not the items.
+  const rows: Array<{ key: string[]; cells: string[] }> = [];
   return {
     async start() {},
     async item(item) {
       columns ??= columnsFromItem(item, { skipNested: true });
-      rows.push(columns.map((c) => cellText(c.get(item), ", ")));
+      rows.push({
+        key: sortBy ? sortKeyOf(item, sortBy) : [],
+        cells: columns.map((c) => cellText(c.get(item), ", ")),
+      });
     },
     async end(errors, summary) {
       let text = "";
       if (columns && columns.length > 0) {
+        if (sortBy) rows.sort((a, b) => compareKeys(a.key, b.key));
         // No colours: the same text goes to terminals, files and blobs.
-        const table = new Table({
-          head: columns.map((c) => c.header),
-          style: { head: [], border: [] },
-        });
-        table.push(...rows);
-        text = `${table.toString()}\n`;
+        text = renderTable(
+          columns.map((c) => c.header),
+          rows.map((r) => r.cells),
+          options.table,
+        );
       }
       await write(text + summaryLine(rows.length, errors.length, summary));
       if (options.stderr) {
         for (const e of errors) {
           options.stderr.write(
-            `error: ${e.scope || "-"} (${e.phase || "-"}): ${e.code}: ${redactSecrets(e.message)}\n`,
+            `${sanitizeTerminalText(`error: ${e.scope || "-"} (${e.phase || "-"}): ${e.code}: ${redactSecrets(e.message)}`)}\n`,
           );
         }
       }
