@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { detectCgroup, readCgroupSample, readEffectiveLimit } from "./cgroup.js";
 import { detectRuntimeEnvironment } from "./environment.js";
 import { type FixtureTree, fixtureTree, MiB, v1Files, v2Files } from "./fixture-tree.test-helper.js";
-import { detectPageSize, readProcStatus, readThpMode } from "./proc.js";
+import { detectPageSize, readThpMode } from "./proc.js";
 
 const trees: FixtureTree[] = [];
 function tree(files: Record<string, string | Buffer>): FixtureTree {
@@ -264,15 +264,5 @@ describe("page size, THP, status", () => {
     const t = tree({ "sys/kernel/mm/transparent_hugepage/enabled": "[always] madvise never\n" });
     expect(readThpMode(t.sys)).toBe("always");
     expect(readThpMode(`${t.root}/none`)).toBeNull();
-  });
-
-  it("parses /proc/<pid>/status kB fields into bytes", () => {
-    const t = tree({
-      "proc/42/status": "Name:\tnode\nVmRSS:\t  51200 kB\nRssAnon:\t  20480 kB\nThreads:\t7\n",
-    });
-    const status = readProcStatus(t.proc, 42);
-    expect(status.get("VmRSS")).toBe(50 * MiB);
-    expect(status.get("RssAnon")).toBe(20 * MiB);
-    expect(status.has("Threads")).toBe(false);
   });
 });

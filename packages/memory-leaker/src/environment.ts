@@ -24,7 +24,7 @@ export interface RuntimeEnvironment {
   } | null;
 }
 
-export interface DetectEnvironmentOptions {
+interface DetectEnvironmentOptions {
   /** The filesystem root where `/.dockerenv`, `/run/.containerenv` and the service account live. */
   rootDir: string;
   /** The environment variables to look at (`KUBERNETES_SERVICE_HOST`, `HOSTNAME`, `container`...). */

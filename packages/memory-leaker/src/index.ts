@@ -11,30 +11,20 @@
  * }
  * ```
  */
-export {
-  startLeak,
-  type LeakEnvironment,
-  type LeakPhase,
-  type LeakRun,
-  type LeakSample,
-  type LeakStopReason,
-  type StartLeakOptions,
-} from "./leak.js";
-export {
-  type CgroupInfo,
-  type CgroupSample,
-  detectCgroup,
-  readCgroupSample,
-  readEffectiveLimit,
-} from "./cgroup.js";
-export { detectRuntimeEnvironment, type QosClass, type RuntimeEnvironment } from "./environment.js";
-export {
-  detectPageSize,
-  type PageSizeSource,
-  readProcStatus,
-  readThpMode,
-  readAnonHugePages,
-} from "./proc.js";
+export { startLeak } from "./leak.js";
+export type {
+  LeakEndReason,
+  LeakEnvironment,
+  LeakPhase,
+  LeakRun,
+  LeakSample,
+  LeakStopReason,
+  StartLeakOptions,
+} from "./types.js";
+export { LeakOptionError } from "./options.js";
+export { type CgroupInfo, type CgroupSample, detectCgroup } from "./cgroup.js";
+export type { QosClass, RuntimeEnvironment } from "./environment.js";
+export type { PageSizeSource } from "./proc.js";
 export {
   createLeakMetrics,
   startMetricsServer,

@@ -1,9 +1,12 @@
 import { readFileSync } from "node:fs";
 import { constants as bufferConstants } from "node:buffer";
 import { afterEach, describe, expect, it } from "vitest";
-import { type LeakSample, startLeak, type StartLeakOptions } from "./leak.js";
-import { createLeakMetrics } from "./metrics.js";
+import { FOREVER_MS, SteppingTimer } from "./fake-timer.test-helper.js";
 import { type FixtureTree, fixtureTree, MiB, v2Files } from "./fixture-tree.test-helper.js";
+import { startLeak } from "./leak.js";
+import { createLeakMetrics } from "./metrics.js";
+import { LeakOptionError } from "./options.js";
+import type { LeakSample, StartLeakOptions } from "./types.js";
 
 const trees: FixtureTree[] = [];
 afterEach(() => {
@@ -169,65 +172,194 @@ describe("startLeak", () => {
     expect(samples[0]!.oomScoreAdj).toBe(1000);
   });
 
-  it("ends on abort while holding, and releases after the hold when asked", async () => {
+  it("ends on abort while holding, whether the abort comes before or during the wait", async () => {
     const t = container(10);
-    const controller = new AbortController();
+    const alloc = (n: number): Uint8Array => new Uint8Array(n);
+    const before = new AbortController();
+    const timer = new SteppingTimer();
+    const run = startLeak(base(t, { maxBytes: 1 * MiB, signal: before.signal, timer, allocate: alloc }));
     const phases: string[] = [];
-    for await (const s of startLeak(
-      base(t, { maxBytes: 1 * MiB, signal: controller.signal, allocate: (n) => new Uint8Array(n) }),
-    )) {
+    for await (const s of run) {
       phases.push(s.phase);
-      if (s.phase === "holding") setTimeout(() => controller.abort(), 5);
+      if (s.phase === "holding") before.abort();
     }
     expect(phases).toEqual(["start", "allocated", "touched", "holding"]);
+    expect(run.endReason).toBe("aborted");
+    expect(run.stopReason).toBe("cap");
+    expect(timer.slept).toEqual([]);
 
-    const again = new AbortController();
+    // Without holdMs the run waits for the signal alone: one "forever" wait, ended by the abort.
+    const during = new AbortController();
+    const waiting = new SteppingTimer();
+    const held = startLeak(
+      base(t, { maxBytes: 1 * MiB, signal: during.signal, timer: waiting, allocate: alloc }),
+    );
+    const iterator = held[Symbol.asyncIterator]();
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+      if (next.value.phase !== "holding") continue;
+      const end = iterator.next();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(waiting.slept).toEqual([FOREVER_MS]);
+      during.abort();
+      expect((await end).done).toBe(true);
+      break;
+    }
+    expect(held.endReason).toBe("aborted");
+  });
+
+  it("holds for holdMs with a sample every holdSampleIntervalMs, then ends", async () => {
+    const t = container(10);
+    const timer = new SteppingTimer(Date.UTC(2026, 0, 1));
     const run = startLeak(
       base(t, {
-        maxBytes: 2 * MiB,
-        holdMs: 5,
-        afterHold: "release",
-        signal: again.signal,
+        maxBytes: 1 * MiB,
+        holdMs: 100,
+        holdSampleIntervalMs: 30,
+        timer,
         allocate: (n) => new Uint8Array(n),
       }),
     );
-    const released: LeakSample[] = [];
-    for await (const s of run) {
-      if (s.phase === "released") {
-        released.push(s);
-        again.abort();
-      }
-    }
-    expect(released).toHaveLength(1);
-    expect(released[0]).toMatchObject({ allocatedBytes: 0, touchedBytes: 0 });
+    const samples = await all(run);
+    const holding = samples.filter((s) => s.phase === "holding").map((s) => s.t);
+    expect(holding).toEqual([
+      "2026-01-01T00:00:00.000Z",
+      "2026-01-01T00:00:00.030Z",
+      "2026-01-01T00:00:00.060Z",
+      "2026-01-01T00:00:00.090Z",
+    ]);
+    expect(timer.slept).toEqual([30, 30, 30, 10]);
+    expect(run.endReason).toBe("held");
   });
 
-  it("spreads blocks over a ramp, the last one at its end", async () => {
+  it("releases after the hold when asked, then samples as released until aborted", async () => {
     const t = container(10);
-    let clock = 1_000_000;
-    const times: number[] = [];
+    const controller = new AbortController();
+    const timer = new SteppingTimer();
+    const run = startLeak(
+      base(t, {
+        maxBytes: 2 * MiB,
+        holdMs: 50,
+        afterHold: "release",
+        holdSampleIntervalMs: 1000,
+        signal: controller.signal,
+        timer,
+        allocate: (n) => new Uint8Array(n),
+      }),
+    );
+    const phases: LeakSample[] = [];
+    for await (const s of run) {
+      phases.push(s);
+      if (phases.filter((p) => p.phase === "released").length === 2) controller.abort();
+    }
+    expect(phases.map((s) => s.phase)).toEqual([
+      "start",
+      "allocated",
+      "touched",
+      "allocated",
+      "touched",
+      "holding",
+      "released",
+      "released",
+    ]);
+    expect(phases.at(-1)).toMatchObject({ block: 2, allocatedBytes: 0, touchedBytes: 0 });
+    // The hold, then the settling waits after the release (10 ms each), then one interval.
+    expect(timer.slept[0]).toBe(50);
+    expect(timer.slept.at(-1)).toBe(1000);
+    expect(timer.slept.slice(1, -1).every((ms) => ms === 10)).toBe(true);
+    expect(run.endReason).toBe("aborted");
+  });
+
+  it("spreads blocks over a ramp on the injected clock, the last one at its end", async () => {
+    const t = container(10);
+    const start = 1_000_000;
+    const timer = new SteppingTimer(start);
+    const at: number[] = [];
     const run = startLeak(
       base(t, {
         maxBytes: 4 * MiB,
         rampMs: 40,
         holdMs: 0,
-        now: () => clock,
+        timer,
         allocate: (n) => {
-          times.push(clock - 1_000_000);
+          at.push(timer.now() - start);
           return new Uint8Array(n);
         },
       }),
     );
-    // A fake clock that jumps to each due time: sleep() gets due - now() <= 0 and returns at once.
-    const iterator = run[Symbol.asyncIterator]();
-    for (;;) {
-      const next = await iterator.next();
-      if (next.done) break;
-      clock += 10;
-    }
+    await all(run);
     expect(run.environment.plannedBlocks).toBe(4);
-    expect(times.length).toBe(4);
-    expect(times.at(-1)).toBeGreaterThanOrEqual(40);
+    expect(timer.slept).toEqual([10, 10, 10, 10]);
+    expect(at).toEqual([10, 20, 30, 40]);
+  });
+
+  it("a ramp absorbs the time each block takes instead of adding it", async () => {
+    const t = container(10);
+    const timer = new SteppingTimer();
+    const at: number[] = [];
+    const run = startLeak(
+      base(t, {
+        maxBytes: 4 * MiB,
+        rampMs: 40,
+        holdMs: 0,
+        timer,
+        allocate: (n) => {
+          at.push(timer.now());
+          timer.advance(3); // allocating and touching take 3 ms of the schedule
+          return new Uint8Array(n);
+        },
+      }),
+    );
+    await all(run);
+    expect(timer.slept).toEqual([10, 7, 7, 7]);
+    expect(at).toEqual([10, 20, 30, 40]);
+  });
+
+  it("a ramp to a target spreads the blocks the target needs", async () => {
+    const t = container(20);
+    let current = 20 * MiB;
+    const timer = new SteppingTimer();
+    const at: number[] = [];
+    const run = startLeak(
+      base(t, {
+        blockBytes: 10 * MiB,
+        targetPercent: 60,
+        rampMs: 1000,
+        holdMs: 0,
+        timer,
+        allocate: (n) => {
+          at.push(timer.now());
+          current += n;
+          t.setCurrent(current);
+          return new Uint8Array(n);
+        },
+      }),
+    );
+    // 60 MiB target - 20 MiB in use = 40 MiB = 4 blocks of 10 MiB over 1 s.
+    expect(run.environment.plannedBlocks).toBe(4);
+    await all(run);
+    expect(at).toEqual([250, 500, 750, 1000]);
+    expect(run.stopReason).toBe("target");
+  });
+
+  it("waits delayMs before every block but the first", async () => {
+    const t = container(10);
+    const timer = new SteppingTimer();
+    const at: number[] = [];
+    const run = startLeak(
+      base(t, {
+        maxBytes: 3 * MiB,
+        delayMs: 25,
+        holdMs: 0,
+        timer,
+        allocate: (n) => {
+          at.push(timer.now());
+          return new Uint8Array(n);
+        },
+      }),
+    );
+    await all(run);
+    expect(timer.slept).toEqual([25, 25]);
+    expect(at).toEqual([0, 25, 50]);
   });
 
   it("uses the native populate helper by default (built at install), and writes when asked", () => {
@@ -244,30 +376,47 @@ describe("startLeak", () => {
     expect(run.environment.warnings.join("\n")).toMatch(/huge pages are 'always'/);
   });
 
-  it("rejects bad options before doing anything", () => {
+  it("rejects bad options before doing anything, naming the option", () => {
     const t = container(10);
-    const bad: Array<[Partial<StartLeakOptions>, RegExp]> = [
-      [{ blockBytes: 0 }, /block size/],
-      [{ blockBytes: Number.NaN }, /block size/],
-      [{ blockBytes: bufferConstants.MAX_LENGTH + 1 }, /largest Buffer/],
-      [{ fill: 1.5 }, /fill/],
-      [{ fill: -0.1 }, /fill/],
-      [{ maxBytes: -1 }, /cap/],
-      [{ delayMs: Number.NaN }, /delay/],
-      [{ rampMs: 1000 }, /ramp needs/],
-      [{ rampMs: 1000, delayMs: 10, maxBytes: MiB }, /cannot be combined/],
-      [{ targetPercent: 150 }, /target/],
-      [{ targetPercent: 90, fill: 0 }, /fill above 0/],
-      [{ oomScoreAdj: 2000 }, /oom_score_adj/],
+    const bad: Array<[Partial<StartLeakOptions>, keyof StartLeakOptions, RegExp]> = [
+      [{ blockBytes: 0 }, "blockBytes", /^blockBytes must be a whole number from 1 to \d+ \(got 0\)$/],
+      [{ blockBytes: Number.NaN }, "blockBytes", /blockBytes must be/],
+      [{ blockBytes: 1.5 }, "blockBytes", /blockBytes must be a whole number/],
+      [
+        { blockBytes: bufferConstants.MAX_LENGTH + 1 },
+        "blockBytes",
+        new RegExp(`to ${bufferConstants.MAX_LENGTH} `),
+      ],
+      [{ fill: 1.5 }, "fill", /^fill must be a number from 0 to 1 \(got 1.5\)$/],
+      [{ fill: -0.1 }, "fill", /fill/],
+      [{ maxBytes: -1 }, "maxBytes", /maxBytes must be a number from 0/],
+      [{ delayMs: Number.NaN }, "delayMs", /delayMs/],
+      [{ holdMs: -1 }, "holdMs", /holdMs/],
+      [{ holdSampleIntervalMs: 0 }, "holdSampleIntervalMs", /holdSampleIntervalMs must be a number from 1/],
+      [{ rampMs: 1000 }, "rampMs", /rampMs needs an amount to spread: maxBytes above 0, or targetPercent/],
+      [{ rampMs: 1000, delayMs: 10, maxBytes: MiB }, "rampMs", /cannot be combined/],
+      [{ targetPercent: 150 }, "targetPercent", /targetPercent must be a number above 0 and at most 100/],
+      [{ targetPercent: 0 }, "targetPercent", /above 0/],
+      [{ targetPercent: 90, fill: 0 }, "targetPercent", /fill above 0/],
+      [{ oomScoreAdj: 2000 }, "oomScoreAdj", /oomScoreAdj must be a whole number from -1000 to 1000/],
+      [{ oomScoreAdj: 1.5 }, "oomScoreAdj", /oomScoreAdj/],
+      [{ afterHold: "later" as "exit" }, "afterHold", /afterHold must be one of exit, release/],
+      [{ touchMethod: "mmap" as "write" }, "touchMethod", /touchMethod must be one of auto, populate, write/],
     ];
-    for (const [options, message] of bad) {
-      expect(() => startLeak(base(t, options)), JSON.stringify(options)).toThrow(message);
+    for (const [options, option, message] of bad) {
+      let thrown: unknown;
+      try {
+        startLeak(base(t, { ...options, oomScoreAdj: options.oomScoreAdj ?? 999 }));
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown, JSON.stringify(options)).toBeInstanceOf(LeakOptionError);
+      expect((thrown as LeakOptionError).option).toBe(option);
+      expect((thrown as LeakOptionError).code).toBe("ERR_INVALID_INPUT");
+      expect((thrown as Error).message).toMatch(message);
     }
-    try {
-      startLeak(base(t, { fill: 2 }));
-    } catch (error) {
-      expect((error as { code: string }).code).toBe("ERR_INVALID_INPUT");
-    }
+    // Nothing was changed: oom_score_adj is still the kubelet's.
+    expect(readFileSync(`${t.proc}/self/oom_score_adj`, "utf8")).toBe("0\n");
     const noLimit = fixtureTree({ "proc/self/cgroup": "0::/\n" });
     trees.push(noLimit);
     expect(() => startLeak(base(noLimit, { targetPercent: 90 }))).toThrow(/no cgroup memory limit/);

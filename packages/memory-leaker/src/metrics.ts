@@ -1,7 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { InvalidInputError } from "@cloudadmin/errors";
 import { collectDefaultMetrics, Gauge, Registry } from "prom-client";
-import type { LeakRun, LeakSample } from "./leak.js";
+import type { LeakRun, LeakSample } from "./types.js";
 
 /** Options of {@link createLeakMetrics}. */
 export interface LeakMetricsOptions {
@@ -139,9 +140,19 @@ export interface StartMetricsServerOptions {
   host?: string;
 }
 
-/** Serves `GET /metrics` (Prometheus text format) over `node:http`; anything else is 404. */
+/**
+ * Serves `GET /metrics` (Prometheus text format) over `node:http`; anything else is 404. A port
+ * outside 0..65535 is `ERR_INVALID_INPUT`; a port that cannot be bound rejects with Node's error
+ * (`EADDRINUSE`, `EACCES`).
+ */
 export async function startMetricsServer(options: StartMetricsServerOptions): Promise<MetricsServer> {
-  const { registry } = options;
+  const { registry, port } = options;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidInputError(`port must be a whole number from 0 to 65535 (got ${String(port)})`, {
+      scope: "leak-memory",
+      phase: "metrics",
+    });
+  }
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? "/").split("?")[0];
     if (request.method !== "GET" || path !== "/metrics") {
@@ -155,7 +166,7 @@ export async function startMetricsServer(options: StartMetricsServerOptions): Pr
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port, options.host ?? "0.0.0.0", () => {
+    server.listen(port, options.host ?? "0.0.0.0", () => {
       server.off("error", reject);
       resolve();
     });

@@ -16,7 +16,7 @@ let loaded: PopulateFn | null | undefined;
  * same pages become resident, without one page fault (a trap into the kernel) per page, which is
  * what makes stress-ng fast and plain JavaScript writes several times slower (more so in VMs).
  */
-export function loadPopulate(): PopulateFn | null {
+function loadPopulate(): PopulateFn | null {
   if (loaded !== undefined) return loaded;
   try {
     const require = createRequire(import.meta.url);

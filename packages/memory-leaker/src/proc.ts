@@ -89,24 +89,6 @@ export function readThpMode(sysRoot: string): "always" | "madvise" | "never" | n
   return mode === "always" || mode === "madvise" || mode === "never" ? mode : null;
 }
 
-/** `VmRSS` and friends from `/proc/<pid>/status`, in bytes. */
-export function readProcStatus(procRoot: string, pid: number | "self" = "self"): Map<string, number> {
-  const out = new Map<string, number>();
-  const text = readText(join(procRoot, String(pid), "status"));
-  if (text === null) return out;
-  for (const match of text.matchAll(/^(\w+):\s+(\d+) kB$/gm)) {
-    if (match[1] !== undefined && match[2] !== undefined) out.set(match[1], Number(match[2]) * 1024);
-  }
-  return out;
-}
-
-/** `AnonHugePages` of the process, in bytes, from smaps_rollup (null when the kernel has none). */
-export function readAnonHugePages(procRoot: string): number | null {
-  const text = readText(join(procRoot, "self", "smaps_rollup"));
-  const match = text === null ? null : /^AnonHugePages:\s+(\d+) kB$/m.exec(text);
-  return match?.[1] === undefined ? null : Number(match[1]) * 1024;
-}
-
 /** Writes `/proc/self/oom_score_adj`; raising needs no privilege, lowering needs CAP_SYS_RESOURCE. */
 export function writeOomScoreAdj(procRoot: string, value: number): void {
   writeFileSync(join(procRoot, "self", "oom_score_adj"), `${value}\n`);
