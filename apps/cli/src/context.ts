@@ -15,6 +15,11 @@ export interface EmitOptions<T> {
   summary: () => Record<string, unknown>;
   /** Further top-level fields of the json document, read at the end (a sharded run's `shard` and `scopes`). */
   extra?: () => Record<string, unknown>;
+  /**
+   * Read at the end: false when the run produced nothing useful (exit 4). The target then keeps its
+   * previous content and stdout gets no document. Default: true.
+   */
+  commitIf?: () => boolean;
   /** Columns for csv and table (default: every top-level field of the first item). */
   columns?: ColumnSpec<T>[];
 }
@@ -67,14 +72,16 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
 
   const openOutput = async (contentType: string): Promise<Sink> => {
     const out = await output();
-    if (!globals.out) return out.stdoutSink(io.stdout);
+    // `-` is stdout, as in most Unix tools.
+    if (!globals.out || globals.out === "-") return out.stdoutSink(io.stdout);
     const target = expandOutTarget(globals.out, new Date());
-    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(target)) {
+    if (!out.looksLikeUrl(target)) {
       return out.openSink(resolve(io.cwd, target), { contentType, signal: deps.signal });
     }
     const connectionString = ctx.env.AZURE_STORAGE_CONNECTION_STRING;
     // SAS in the URL, else the connection string, else DefaultAzureCredential (SPEC section 3).
-    const needsCredential = !new URL(target).searchParams.has("sig") && !connectionString;
+    // parseBlobUrl refuses a malformed or non-blob URL with a usage error before anything else.
+    const needsCredential = !out.parseBlobUrl(target, { kind: "blob" }).hasSas && !connectionString;
     return out.openSink(target, {
       contentType,
       signal: deps.signal,
@@ -119,13 +126,7 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
     },
     async emit(options) {
       const out = await output();
-      const contentType = {
-        json: "application/json",
-        ndjson: "application/x-ndjson",
-        csv: "text/csv",
-        table: "text/plain",
-      }[format];
-      const sink = await openOutput(`${contentType}; charset=utf-8`);
+      const sink = await openOutput(out.contentTypeFor(format));
       // writeResults commits the sink when the document is complete and aborts it otherwise.
       await out.writeResults({
         format,
@@ -134,6 +135,7 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
         errors: options.errors,
         summary: options.summary,
         ...(options.extra ? { extra: options.extra } : {}),
+        ...(options.commitIf ? { commitIf: options.commitIf } : {}),
         ...(options.columns ? { columns: options.columns } : {}),
         // Cut to the terminal's width only when the table goes to a terminal.
         table: {

@@ -69,11 +69,22 @@ function positiveInt(value: unknown, flag: string, min = 1): number | undefined 
   return Number(text);
 }
 
-function positiveNumber(value: unknown, flag: string): number | undefined {
+/**
+ * The per-request timeout's range in seconds. Below 10 ms no real request can answer (and under 0.5 ms
+ * the value would round to 0, which disables a timeout); above a day a run is hung, not slow, and past
+ * about 24.8 days Node's timers overflow and fire at once.
+ */
+const TIMEOUT_RANGE_S = { min: 0.01, max: 86_400 } as const;
+
+function timeoutSeconds(value: unknown, flag: string): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(String(value).trim());
-  if (!Number.isFinite(n) || n <= 0)
-    throw new UsageError(`${flag} must be a number of seconds above 0, not '${String(value)}'`);
+  const text = String(value).trim();
+  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n >= TIMEOUT_RANGE_S.min && n <= TIMEOUT_RANGE_S.max)) {
+    throw new UsageError(
+      `${flag} must be a number of seconds from ${TIMEOUT_RANGE_S.min} to ${TIMEOUT_RANGE_S.max}, not '${text.slice(0, 40)}'`,
+    );
+  }
   return n;
 }
 
@@ -84,7 +95,10 @@ export function resolveGlobals(command: Command): GlobalOptions {
   if (o.simDataset !== undefined && simulate === undefined) {
     throw new UsageError("--sim-dataset needs --simulate");
   }
-  const timeout = positiveNumber(o.timeout, "--timeout");
+  if (o.quiet === true && typeof o.verbose === "number" && o.verbose > 0) {
+    throw new UsageError("-q (--quiet) and -v (--verbose) cannot go together; choose one");
+  }
+  const timeout = timeoutSeconds(o.timeout, "--timeout");
   return {
     output: o.output as OutputFormat | undefined,
     out: o.out as string | undefined,
@@ -119,4 +133,32 @@ export function normaliseSimulateFlag(argv: readonly string[]): string[] {
     } else out.push(arg);
   }
   return out;
+}
+
+/**
+ * An option that needs a value, followed by a word that starts with `--`, is almost always a
+ * forgotten value (`--out --simulate` would write a file called `--simulate` and run against the real
+ * cloud). Refused, unless written as one word (`--out=./--name`), which says the value is meant.
+ */
+export function refuseFlagsAsValues(program: Command, argv: readonly string[]): void {
+  const needsValue = new Set<string>();
+  const walk = (command: Command): void => {
+    for (const option of command.options) {
+      if (!option.required) continue;
+      if (option.long) needsValue.add(option.long);
+      if (option.short) needsValue.add(option.short);
+    }
+    for (const sub of command.commands) walk(sub);
+  };
+  walk(program);
+  for (let i = 0; i < argv.length - 1; i++) {
+    const arg = argv[i] as string;
+    if (arg === "--") return;
+    const next = argv[i + 1] as string;
+    if (needsValue.has(arg) && next.startsWith("--")) {
+      throw new UsageError(
+        `${arg} needs a value, but got the flag '${next.slice(0, 40)}'; if '${next.slice(0, 40)}' is the value, write ${arg}=${next.slice(0, 40)}`,
+      );
+    }
+  }
 }

@@ -11,7 +11,7 @@ import type { CommandModule } from "./command-module.js";
 import { COMMANDS } from "./commands/index.js";
 import { createCommandContext } from "./context.js";
 import { ExitCode, exitCodeFor } from "./exit-codes.js";
-import { addGlobalOptions, normaliseSimulateFlag, resolveGlobals } from "./globals.js";
+import { addGlobalOptions, normaliseSimulateFlag, refuseFlagsAsValues, resolveGlobals } from "./globals.js";
 import type { CliIo } from "./io.js";
 import { sanitizeForTerminal } from "./log.js";
 
@@ -77,6 +77,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
         const ctx = createCommandContext({ io, command: module.name, program, globals, signal });
         try {
           exitCode = await module.run(ctx, leaf.opts(), [...path, ...leaf.args]);
+        } catch (error) {
+          // The error line comes first on stderr, before the progress reporter's closing status line.
+          exitCode = reportFailure(error);
         } finally {
           await ctx.dispose();
         }
@@ -93,6 +96,8 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
 
   try {
+    refuseFlagsAsValues(program, argv);
+    refuseHelpForUnknownCommand(program, argv);
     await program.parseAsync(normaliseSimulateFlag(argv), { from: "user" });
     if (signal.aborted) return ExitCode.interrupted;
     return exitCode;
@@ -108,6 +113,11 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
       if (error.code === "commander.executeSubCommandAsync") return ExitCode.ok;
       return ExitCode.usage;
     }
+    return reportFailure(error);
+  }
+
+  /** Prints the one line of a failed run (and the stack with -v for an internal error); its exit code. */
+  function reportFailure(error: unknown): number {
     const code = exitCodeFor(error);
     io.stderr.write(
       `${sanitizeForTerminal(redactSecrets(describeFailure(activeCommand, error, verbosity)))}\n`,
@@ -117,6 +127,16 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
     return code;
   }
+}
+
+/** `cloudadmin help <name>` for a name that is no command is a usage error, not the general help. */
+function refuseHelpForUnknownCommand(program: Command, argv: readonly string[]): void {
+  const words = argv.filter((a) => !a.startsWith("-"));
+  if (words[0] !== "help" || words[1] === undefined) return;
+  if (program.commands.some((c) => c.name() === words[1] || c.aliases().includes(words[1] as string))) return;
+  throw new UsageError(
+    `help: there is no command '${(words[1] as string).slice(0, 40)}'; see cloudadmin --help`,
+  );
 }
 
 export { UsageError };

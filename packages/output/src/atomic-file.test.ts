@@ -1,4 +1,17 @@
-import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { createReadStream } from "node:fs";
+import {
+  chmod,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -27,7 +40,7 @@ describe("createFileSink", () => {
     // The temp file lives in the target's folder (same file system, so the rename is atomic).
     const temps = (await readdir(dir)).filter((name) => name !== "out.json");
     expect(temps).toHaveLength(1);
-    expect(temps[0]).toMatch(/^\.out\.json\.[0-9a-f]{12}\.tmp$/);
+    expect(temps[0]).toMatch(/^\.out\.json\.\d+-[0-9a-f]{12}\.tmp$/);
     const big = "x".repeat(200_000);
     await sink.write("new ");
     await sink.write(big);
@@ -156,5 +169,98 @@ describe("writeFileAtomic", () => {
     });
     expect(await readFile(target, "utf8")).toBe("old photo");
     expect(await readdir(dir)).toEqual(["photo.jpg"]);
+  });
+});
+
+describe("special files and links at the target", () => {
+  const isRoot = process.getuid?.() === 0;
+  if (!isRoot) console.warn("skipping the character-device test: mknod needs root");
+
+  it("writes a FIFO in place, streaming, and leaves it a FIFO", async () => {
+    const fifo = join(dir, "pipe");
+    execFileSync("mkfifo", [fifo]);
+    const reader = new Promise<string>((resolve, reject) => {
+      const out: Buffer[] = [];
+      createReadStream(fifo)
+        .on("data", (b) => out.push(b as Buffer))
+        .on("end", () => resolve(Buffer.concat(out).toString("utf8")))
+        .on("error", reject);
+    });
+    const sink = await createFileSink(fifo);
+    await sink.write("hello ");
+    await sink.write("fifo\n");
+    await sink.commit();
+    expect(await reader).toBe("hello fifo\n");
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+    expect((await readdir(dir)).sort()).toEqual(["pipe"]);
+  });
+
+  it.runIf(isRoot)(
+    "writes a character device (and a symlink to one) in place, never replacing it",
+    async () => {
+      const device = join(dir, "null");
+      execFileSync("mknod", [device, "c", "1", "3"]); // what /dev/null is, made inside our own folder
+      const link = join(dir, "stdout-like");
+      await symlink(device, link);
+      for (const target of [device, link]) {
+        // A whole-file atomic write would have to replace it: refused.
+        await expect(writeFileAtomic(target, "x")).rejects.toMatchObject({ code: "ERR_USAGE" });
+        const sink = await createFileSink(target);
+        await sink.write("discarded\n");
+        await sink.commit();
+      }
+      expect((await lstat(device)).isCharacterDevice()).toBe(true);
+      expect((await lstat(link)).isSymbolicLink()).toBe(true);
+      expect((await readdir(dir)).sort()).toEqual(["null", "stdout-like"]);
+    },
+  );
+
+  it("keeps a symlink to a regular file and replaces the file it names", async () => {
+    const real = join(dir, "real.json");
+    const link = join(dir, "link.json");
+    await writeFile(real, "old");
+    await symlink(real, link);
+    await writeFileAtomic(link, "new");
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await readFile(real, "utf8")).toBe("new");
+  });
+
+  it("noFollow replaces a planted link itself and never writes its target", async () => {
+    const outside = await mkdtemp(join(tmpdir(), "cloudadmin-outside-"));
+    const victim = join(outside, "victim.txt");
+    await writeFile(victim, "precious");
+    const planted = join(dir, "1001.jpg");
+    await symlink(victim, planted);
+    await writeFileAtomic(planted, "photo", { noFollow: true });
+    expect(await readFile(victim, "utf8")).toBe("precious");
+    expect((await lstat(planted)).isFile()).toBe(true);
+    expect(await readFile(planted, "utf8")).toBe("photo");
+    await rm(outside, { recursive: true, force: true });
+  });
+
+  it("noFollow refuses a special file at the name", async () => {
+    const fifo = join(dir, "1002.jpg");
+    execFileSync("mkfifo", [fifo]);
+    await expect(writeFileAtomic(fifo, "photo", { noFollow: true })).rejects.toMatchObject({
+      code: "ERR_USAGE",
+    });
+    expect((await lstat(fifo)).isFIFO()).toBe(true);
+  });
+
+  it("removes temp files a killed run left for the same target, and no others", async () => {
+    const target = join(dir, "out.json");
+    // pid 2^22+1 is above Linux's pid_max limit, so no live process has it.
+    const stale = join(dir, `.out.json.${2 ** 22 + 1}-aaaaaaaaaaaa.tmp`);
+    const live = join(dir, `.out.json.${process.ppid}-bbbbbbbbbbbb.tmp`);
+    const other = join(dir, `.other.json.${2 ** 22 + 1}-cccccccccccc.tmp`);
+    for (const f of [stale, live, other]) await writeFile(f, "partial");
+    await writeFileAtomic(target, "done");
+    expect((await readdir(dir)).sort()).toEqual(
+      [
+        ".other.json.4194305-cccccccccccc.tmp",
+        `.out.json.${process.ppid}-bbbbbbbbbbbb.tmp`,
+        "out.json",
+      ].sort(),
+    );
   });
 });

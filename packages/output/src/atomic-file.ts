@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { type FileHandle, open, realpath, rename, stat, unlink } from "node:fs/promises";
+import { constants as fsConstants } from "node:fs";
+import { type FileHandle, lstat, open, readdir, realpath, rename, stat, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { AbortedError, CloudAdminError, ConfigError, UsageError } from "@cloudadmin/errors";
 import type { Sink } from "./sink.js";
@@ -30,17 +31,31 @@ class AtomicFile {
     private readonly handle: FileHandle,
   ) {}
 
-  /** Creates the temp file now, so a missing folder or a permission problem surfaces before any work. */
-  static async open(target: string, options: { mode?: number } = {}): Promise<AtomicFile> {
+  /**
+   * Creates the temp file now, so a missing folder or a permission problem surfaces before any work.
+   * With `noFollow` (files written into a folder the job owns), a symlink at the target is never
+   * followed: the rename replaces the link itself. Without it (a target the user named), the link's
+   * file is written and the link kept. A target that is not a regular file is refused here; callers
+   * that accept special files check first ({@link createFileSink}).
+   */
+  static async open(
+    target: string,
+    options: { mode?: number; noFollow?: boolean } = {},
+  ): Promise<AtomicFile> {
     if (target.length === 0) throw new UsageError("the output path is empty");
-    // Write next to the real file when the target is a symlink, so the link survives the rename.
     let finalPath = target;
     let existingMode: number | undefined;
     try {
-      finalPath = await realpath(target);
-      const info = await stat(finalPath);
+      const link = await lstat(target);
+      const info = link.isSymbolicLink() && !options.noFollow ? await stat(target) : link;
       if (info.isDirectory()) throw new UsageError(`cannot write ${target}: it is a directory; name a file`);
-      existingMode = info.mode & 0o7777;
+      if (!info.isFile() && !info.isSymbolicLink()) {
+        throw new UsageError(
+          `cannot write ${target}: it is a special file (device, FIFO or socket), not replaced`,
+        );
+      }
+      if (link.isSymbolicLink() && !options.noFollow) finalPath = await realpath(target);
+      if (info.isFile()) existingMode = info.mode & 0o7777;
     } catch (error) {
       if (error instanceof CloudAdminError) throw error;
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw fileError(target, error);
@@ -49,7 +64,11 @@ class AtomicFile {
     const mode = options.mode ?? existingMode ?? 0o666;
     // Keep the temp name under the usual 255-byte limit whatever the target's name is.
     const stem = basename(finalPath).slice(0, 100);
-    const tempPath = join(dirname(finalPath), `.${stem}.${randomBytes(6).toString("hex")}.tmp`);
+    await removeStaleTempFiles(dirname(finalPath), stem);
+    const tempPath = join(
+      dirname(finalPath),
+      `.${stem}.${process.pid}-${randomBytes(6).toString("hex")}.tmp`,
+    );
     let handle: FileHandle;
     try {
       handle = await open(tempPath, "wx", mode);
@@ -157,6 +176,42 @@ class AtomicFile {
   }
 }
 
+/**
+ * Removes temp files that an earlier run writing the same target left behind when it was killed
+ * (SIGKILL, power loss): `.<name>.<pid>-<hex>.tmp` whose process is gone. A live writer's temp file
+ * (same target, another process still running) is left alone. Only regular files are removed.
+ */
+async function removeStaleTempFiles(folder: string, stem: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(folder);
+  } catch {
+    return;
+  }
+  const prefix = `.${stem}.`;
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith(".tmp")) continue;
+    const match = /^(\d+)-[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length));
+    if (!match || processAlive(Number(match[1]))) continue;
+    const path = join(folder, name);
+    try {
+      if ((await lstat(path)).isFile()) await unlink(path);
+    } catch {
+      // Gone already, or not ours to remove.
+    }
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 /** Best effort: makes the rename durable on POSIX; directories cannot be opened this way on Windows. */
 async function syncFolder(folder: string): Promise<void> {
   let handle: FileHandle | undefined;
@@ -204,6 +259,10 @@ function fileError(target: string, error: unknown): CloudAdminError {
  * is aborted, or the process is killed, the target keeps its previous content (or does not exist); on
  * {@link Sink.abort} the temp file is removed. An existing target's permissions are kept.
  *
+ * A target that exists and is not a regular file (a device such as `/dev/null`, a FIFO, a socket, or a
+ * symlink to one, such as `/dev/stdout`) is never replaced: it is opened and written in place,
+ * streaming. A symlink to a regular file keeps its link: the file it points to is replaced.
+ *
  * The temp file is created when the sink is created, so a missing folder (`ERR_USAGE`) or a permission
  * problem (`ERR_CONFIG`) is reported before any work starts.
  *
@@ -216,6 +275,8 @@ function fileError(target: string, error: unknown): CloudAdminError {
  * ```
  */
 export async function createFileSink(path: string, options: { mode?: number } = {}): Promise<Sink> {
+  const special = await specialTarget(path);
+  if (special) return createInPlaceSink(path);
   const file = await AtomicFile.open(path, options);
   return {
     write: (chunk) => file.write(chunk),
@@ -234,6 +295,12 @@ export interface WriteFileAtomicOptions {
   mode?: number;
   /** Stops the write; the target is then left untouched and the temp file removed. */
   signal?: AbortSignal;
+  /**
+   * Never follow a symlink at `path`: the rename replaces the link itself, so a link planted in a
+   * folder the job writes into can't redirect the write outside it. A special file at `path` is
+   * refused (`ERR_USAGE`). Use it for every file a job writes into its own folder.
+   */
+  noFollow?: boolean;
 }
 
 /**
@@ -257,7 +324,10 @@ export async function writeFileAtomic(
 ): Promise<number> {
   const { signal } = options;
   if (signal?.aborted) throw new AbortedError(`writing ${path} was aborted`, { cause: signal.reason });
-  const file = await AtomicFile.open(path, options.mode === undefined ? {} : { mode: options.mode });
+  const file = await AtomicFile.open(path, {
+    ...(options.mode === undefined ? {} : { mode: options.mode }),
+    ...(options.noFollow ? { noFollow: true } : {}),
+  });
   try {
     if (typeof data === "string" || data instanceof Uint8Array) {
       await file.write(data);
@@ -274,4 +344,58 @@ export async function writeFileAtomic(
     await file.abort();
     throw error;
   }
+}
+
+/** True when `path` exists and is (or links to) a device, FIFO or socket. */
+async function specialTarget(path: string): Promise<boolean> {
+  try {
+    const info = await stat(path);
+    return !info.isFile() && !info.isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Writes a special file in place (a device, FIFO or socket can't be replaced atomically, and must not
+ * be replaced at all). Commit flushes and closes; abort closes what was opened.
+ */
+async function createInPlaceSink(path: string): Promise<Sink> {
+  let handle: FileHandle;
+  try {
+    // Write-only, no O_CREAT and no O_TRUNC: the special file exists (if it vanished meanwhile, fail
+    // rather than create a regular file), and a FIFO's open waits for its reader, as `cat > fifo` does.
+    handle = await open(path, fsConstants.O_WRONLY | fsConstants.O_NOCTTY);
+  } catch (error) {
+    throw fileError(path, error);
+  }
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await handle.close();
+  };
+  return {
+    write: async (chunk) => {
+      try {
+        const bytes = Buffer.from(chunk, "utf8");
+        for (let offset = 0; offset < bytes.byteLength; ) {
+          offset += (await handle.write(bytes, offset, bytes.byteLength - offset)).bytesWritten;
+        }
+      } catch (error) {
+        throw fileError(path, error);
+      }
+    },
+    commit: async () => {
+      try {
+        await close();
+      } catch (error) {
+        throw fileError(path, error);
+      }
+    },
+    abort: async () => {
+      await close().catch(() => undefined);
+    },
+    describe: () => path,
+  };
 }

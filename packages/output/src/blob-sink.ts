@@ -152,7 +152,11 @@ function blobError(display: string, action: string, error: unknown): CloudAdminE
  * Accepts `https://<acct>.blob.core.windows.net/<container>/<blob>` or an emulator URL on loopback such as
  * `http://127.0.0.1:10000/devstoreaccount1/<container>/<blob>`. `describe()` never shows the SAS.
  *
+ * With an Entra ID credential, a token is requested when the sink is created, so a missing sign-in is
+ * an `ERR_AUTH` before any work rather than a failed upload after it.
+ *
  * @throws ConfigError for plain http to a non-loopback host, missing or mismatched credentials.
+ * @throws AuthError when the credential cannot give a storage token.
  * @throws UsageError when the URL is not a blob URL.
  * @example
  * ```ts
@@ -167,6 +171,22 @@ function blobError(display: string, action: string, error: unknown): CloudAdminE
 export async function createBlobSink(url: string, options: BlobSinkOptions = {}): Promise<Sink> {
   const parts = parseBlobUrl(url, { kind: "blob" });
   const blob = containerClientFor(parts, options).getBlockBlobClient(parts.blobName);
+  // An Entra ID credential that has nothing to offer (no sign-in, no managed identity) would otherwise
+  // fail only at commit, after the whole run: ask for the token now, before any work.
+  if (!parts.hasSas && !options.connectionString && options.credential) {
+    try {
+      await options.credential.getToken("https://storage.azure.com/.default", {
+        ...(options.signal ? { abortSignal: options.signal } : {}),
+      });
+    } catch (error) {
+      if (isAbortError(error)) throw blobError(parts.display, "preparing", error);
+      const reason = redactSecrets(error instanceof Error ? error.message : String(error)).split("\n")[0];
+      throw new AuthError(
+        `cannot write ${parts.display}: no Azure token for Blob Storage (${reason}); sign in, use a SAS URL or a connection string`,
+        { cause: error },
+      );
+    }
+  }
   return new BlobSink(blob, parts.display, options);
 }
 

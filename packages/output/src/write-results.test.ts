@@ -93,6 +93,7 @@ describe("json", () => {
       errors: 1,
       bytes: Buffer.byteLength(out.text()),
       target: "memory",
+      committed: true,
     });
   });
 
@@ -145,7 +146,8 @@ describe("json", () => {
     expect(doc.items).toEqual([{ n: 1 }, { n: 2 }]);
     expect(doc.errors).toEqual([{ scope: "s", phase: "p", code: "ERR_REMOTE", message: "late error" }]);
     expect(doc.summary).toEqual({ reads: 1 });
-    expect(out.chunks.length).toBeGreaterThanOrEqual(4);
+    // The head goes out with the first item; then the second item; then the tail.
+    expect(out.chunks.length).toBeGreaterThanOrEqual(3);
   });
 
   it("redacts secrets in error messages", async () => {
@@ -435,5 +437,59 @@ describe("extra envelope fields", () => {
       shard: { index: 1, count: 3 },
       scopes: ["222"],
     });
+  });
+});
+
+describe("a run that produced nothing useful", () => {
+  function memorySink() {
+    const state = { text: "", committed: false, aborted: false };
+    const sink = {
+      write: async (c: string) => {
+        state.text += c;
+      },
+      commit: async () => {
+        state.committed = true;
+      },
+      abort: async () => {
+        state.aborted = true;
+      },
+      describe: () => "memory",
+    };
+    return { sink, state };
+  }
+
+  it("is not committed when commitIf says so, and a json document is not even started", async () => {
+    const { sink, state } = memorySink();
+    async function* none() {}
+    const result = await writeResults({
+      format: "json",
+      command: "ec2-ips",
+      items: none(),
+      errors: () => [{ scope: "222", phase: "assume-role", code: "AccessDenied", message: "denied" }],
+      commitIf: () => false,
+      sink,
+    });
+    expect(result.committed).toBe(false);
+    expect(state).toEqual({ text: "", committed: false, aborted: true });
+  });
+
+  it("writes nothing to the sink when the items fail before the first one", async () => {
+    const { sink, state } = memorySink();
+    async function* failing(): AsyncGenerator<never> {
+      throw new Error("401 from the service");
+    }
+    await expect(
+      writeResults({ format: "json", command: "zoom-licenses", items: failing(), sink }),
+    ).rejects.toThrow("401");
+    expect(state.text).toBe("");
+    expect(state.aborted).toBe(true);
+  });
+
+  it("still writes a whole empty document when the run succeeded with no items", async () => {
+    const { sink, state } = memorySink();
+    async function* none() {}
+    await writeResults({ format: "json", command: "ec2-ips", items: none(), commitIf: () => true, sink });
+    expect(JSON.parse(state.text)).toMatchObject({ command: "ec2-ips", items: [], errors: [] });
+    expect(state.committed).toBe(true);
   });
 });

@@ -48,6 +48,13 @@ export interface WriteResultsOptions<T> {
    */
   extra?: () => Record<string, unknown>;
   /**
+   * Read once the items are done: false when the run produced nothing useful (every scope failed,
+   * exit 4). Then nothing is committed: a file or blob target keeps its previous content, and a json
+   * document on stdout is not started (its head is written only with the first item or at the end),
+   * so stdout holds either a whole document or nothing. Default: always commit.
+   */
+  commitIf?: () => boolean;
+  /**
    * Columns for csv and table. Default: the first item's keys (for table, without nested values).
    * Arrays of scalars are joined with `;` in csv and `, ` in tables; objects are JSON-encoded.
    */
@@ -83,6 +90,8 @@ export interface WriteResultsSummary {
   bytes: number;
   /** `sink.describe()`: safe to print. */
   target: string;
+  /** False when `commitIf` said the run produced nothing useful and the target was left untouched. */
+  committed: boolean;
 }
 
 interface Writer<T> {
@@ -147,6 +156,17 @@ export async function writeResults<T>(options: WriteResultsOptions<T>): Promise<
     // Records are redacted when built (toErrorRecord); redact again in case a caller built its own.
     const finalErrors = errors().map((e) => ({ ...e, message: redactSecrets(e.message) }));
     errorCount = finalErrors.length;
+    if (options.commitIf && !options.commitIf()) {
+      await sink.abort();
+      return {
+        format: options.format,
+        items: count,
+        errors: errorCount,
+        bytes,
+        target: sink.describe(),
+        committed: false,
+      };
+    }
     await writer.end(finalErrors, summary());
     throwIfAborted(signal);
     await sink.commit();
@@ -160,7 +180,14 @@ export async function writeResults<T>(options: WriteResultsOptions<T>): Promise<
     await sink.abort();
     throw error;
   }
-  return { format: options.format, items: count, errors: errorCount, bytes, target: sink.describe() };
+  return {
+    format: options.format,
+    items: count,
+    errors: errorCount,
+    bytes,
+    target: sink.describe(),
+    committed: true,
+  };
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {
@@ -234,17 +261,19 @@ function jsonWriter<T>(options: WriteResultsOptions<T>, write: (chunk: string) =
       .filter(([key, value]) => !reserved.has(key) && value !== undefined)
       .map(([key, value]) => `,${nl}${pad}${JSON.stringify(key)}${colon}${nest(toJson(value, indent), pad)}`)
       .join("");
+  // The head waits for the first item (or the end), so a run that fails before it leaves nothing on
+  // stdout rather than half a document.
+  let head = "";
   return {
     async start() {
       const generatedAt = (options.now?.() ?? new Date()).toISOString();
-      await write(
+      head =
         `{${nl}${pad}"command"${colon}${JSON.stringify(options.command)},` +
-          `${nl}${pad}"generatedAt"${colon}${JSON.stringify(generatedAt)},${nl}${pad}"items"${colon}[`,
-      );
+        `${nl}${pad}"generatedAt"${colon}${JSON.stringify(generatedAt)},${nl}${pad}"items"${colon}[`;
     },
     async item(item) {
       const text = nest(toJson(item, indent), pad + pad);
-      await write(`${first ? "" : ","}${nl}${pad}${pad}${text}`);
+      await write(`${first ? head : ","}${nl}${pad}${pad}${text}`);
       first = false;
     },
     async end(errors, summary) {

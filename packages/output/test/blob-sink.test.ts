@@ -202,3 +202,37 @@ describe("blob sink on Azurite", { timeout: 30_000 }, () => {
     expect(contentType).toBe("image/jpeg");
   });
 });
+
+describe("checks before the work", () => {
+  it("asks an Entra ID credential for a storage token when the sink is created: none means ERR_AUTH at once", async () => {
+    const asked: string[] = [];
+    const credential = {
+      getToken: async (scopes: string | string[]) => {
+        asked.push(String(scopes));
+        const error = new Error("DefaultAzureCredential: no credential in the environment");
+        error.name = "CredentialUnavailableError";
+        throw error;
+      },
+    };
+    await expect(
+      createBlobSink("https://acct.blob.core.windows.net/results/vm.json", { credential }),
+    ).rejects.toMatchObject({ code: "ERR_AUTH", message: expect.stringContaining("no Azure token") });
+    expect(asked).toEqual(["https://storage.azure.com/.default"]);
+  });
+
+  it("does not ask for a token when a SAS or a connection string is used", async () => {
+    let asked = 0;
+    const credential = {
+      getToken: async () => {
+        asked += 1;
+        return null;
+      },
+    };
+    const sink = await createBlobSink(blobUrl("no-token.json"), {
+      connectionString: azurite.connectionString,
+      credential,
+    });
+    await sink.abort();
+    expect(asked).toBe(0);
+  });
+});

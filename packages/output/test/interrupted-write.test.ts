@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { writeFileAtomic } from "../src/index.js";
 
 // The child runs the built package (dist/): `npm test` builds first; alone, build with
 // `npx tsc -p packages/output/tsconfig.build.json`.
@@ -69,6 +70,14 @@ describe("a process killed mid-write", { timeout: 30_000 }, () => {
     expect(existsSync(target)).toBe(false);
     const names = await readdir(dir);
     expect(names).toHaveLength(1);
-    expect(names[0]).toMatch(/^\.inventory\.json\.[0-9a-f]{12}\.tmp$/);
+    expect(names[0]).toMatch(/^\.inventory\.json\.\d+-[0-9a-f]{12}\.tmp$/);
+  });
+
+  it("the next run to the same target removes the killed run's temp file", async () => {
+    const target = join(dir, "inventory.json");
+    expect(await killMidWrite(target)).toBe("SIGKILL");
+    expect(await readdir(dir)).toHaveLength(1);
+    await writeFileAtomic(target, "{}\n");
+    expect(await readdir(dir)).toEqual(["inventory.json"]);
   });
 });
