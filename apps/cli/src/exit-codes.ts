@@ -48,3 +48,14 @@ export function exitCodeForScopes(succeeded: number, failed: number): ExitCodeVa
   if (failed === 0) return ExitCode.ok;
   return succeeded === 0 ? ExitCode.remote : ExitCode.partial;
 }
+
+/**
+ * The exit code of a leak-memory run, from why its samples ended (`LeakRun.endReason`): 130 when
+ * the signal ended it, 1 when an allocation failure ended it (`onAllocationFailure: "exit"`, as the
+ * command's help says), else 0 (the hold ran out).
+ */
+export function exitCodeForLeak(endReason: "held" | "aborted" | "allocation-failed" | null): ExitCodeValue {
+  if (endReason === "aborted") return ExitCode.interrupted;
+  if (endReason === "allocation-failed") return ExitCode.internal;
+  return ExitCode.ok;
+}

@@ -28,28 +28,36 @@ const parseLines = (text: string): Sample[] =>
 
 describe("leak-memory flags", () => {
   const maxBlockMb = Math.floor(bufferConstants.MAX_LENGTH / MiB);
+  // Every limit on a value is the library's: the command names the flag and the value given.
   const bad: Array<[string[], RegExp]> = [
-    [["-x", "-5"], /--max-mb must be a whole number from 0/],
-    [["-x", "NaN"], /--max-mb must be/],
-    [["-x", "10", "-m", "0"], /--block-mb must be a whole number from 1 to/],
-    [["-x", "10", "-m", "-3"], /--block-mb/],
+    [["-x", "-5"], /--max-mb '-5': maxBytes must be a number from 0/],
+    [["-x", "NaN"], /--max-mb 'NaN': maxBytes must be/],
+    [["-x", "10", "-m", "0"], /--block-mb '0': blockBytes must be a whole number from 1 to/],
+    [["-x", "10", "-m", "-3"], /--block-mb '-3'/],
     [
       ["-x", "10", "-m", String(maxBlockMb + 1)],
-      new RegExp(`--block-mb must be a whole number from 1 to ${maxBlockMb}`),
+      new RegExp(
+        `--block-mb '${maxBlockMb + 1}': blockBytes must be a whole number from 1 to ${bufferConstants.MAX_LENGTH} `,
+      ),
     ],
-    [["-x", "10", "-f", "1.5"], /--fill must be a number from 0 to 1, not '1.5'/],
-    [["-x", "10", "-f", "NaN"], /--fill/],
-    [["-x", "10", "-f", "-0.1"], /--fill/],
-    [["-x", "10", "-e", "-1"], /--delay-ms/],
-    [["-x", "10", "-p", "0"], /--print-every/],
+    [["-x", "10", "-f", "1.5"], /--fill '1.5': fill must be a number from 0 to 1 \(got 1.5\)/],
+    [["-x", "10", "-f", "NaN"], /--fill 'NaN'/],
+    [["-x", "10", "-f", "-0.1"], /--fill '-0.1'/],
+    [["-x", "10", "-e", "-1"], /--delay-ms '-1': delayMs must be/],
+    [["-x", "10", "-p", "0"], /--print-every must be a whole number/],
     [[], /--max-mb \(-x\) is required/],
-    [["--target", "150%"], /--target must be a percentage/],
-    [["--target", "abc"], /--target/],
-    [["-x", "10", "--ramp", "10s", "-e", "100"], /cannot be combined/],
-    [["-x", "0", "--ramp", "10s"], /--ramp needs an amount/],
+    [["--target", "150%"], /--target '150%': targetPercent must be a number above 0 and at most 100/],
+    [["--target", "abc"], /--target 'abc': targetPercent/],
+    [["--target", "90%", "-f", "0"], /--target '90%': targetPercent needs a fill above 0/],
+    [["-x", "10", "--ramp", "10s", "-e", "100"], /--ramp '10s': rampMs and delayMs cannot be combined/],
+    [["-x", "0", "--ramp", "10s"], /--ramp '10s': rampMs needs an amount to spread/],
     [["-x", "10", "--hold", "soon"], /--hold must be a duration/],
-    [["-x", "10", "--oom-score-adj", "1001"], /--oom-score-adj/],
-    [["-x", "10", "--metrics-port", "70000"], /--metrics-port/],
+    [["-x", "10", "--sample-interval", "0ms"], /--sample-interval '0ms': holdSampleIntervalMs must be/],
+    [["-x", "10", "--oom-score-adj", "1001"], /--oom-score-adj '1001': oomScoreAdj must be a whole number/],
+    [
+      ["-x", "10", "--metrics-port", "70000"],
+      /--metrics-port '70000': port must be a whole number from 0 to 65535/,
+    ],
     [["-x", "10", "--after-hold", "later"], /Allowed choices are exit, release/],
     [["-x", "10", "-o", "csv"], /not csv/],
     [["-x", "10", "--out", "samples.json"], /stdout only/],
@@ -138,7 +146,7 @@ describe("leak-memory in-process", () => {
       const result = await runCli(["leak-memory", "-x", "10", "--metrics-port", String(port), "--json"]);
       expect(result.code).toBe(3);
       expect(result.stdout).toBe("");
-      expect(result.stderr).toMatch(new RegExp(`--metrics-port ${port}: .*EADDRINUSE`));
+      expect(result.stderr).toMatch(new RegExp(`--metrics-port '${port}': .*EADDRINUSE`));
     } finally {
       blocker.close();
     }

@@ -1,12 +1,18 @@
-import { constants as bufferConstants } from "node:buffer";
 import { writeSync } from "node:fs";
 import { totalmem } from "node:os";
 import { createInterface } from "node:readline";
-import { ConfigError, UsageError } from "@cloudadmin/errors";
-import type { LeakEnvironment, LeakSample, StartLeakOptions } from "@cloudadmin/memory-leaker";
+import { CloudAdminError, ConfigError, UsageError } from "@cloudadmin/errors";
+import type {
+  LeakEnvironment,
+  LeakOptionError,
+  LeakRun,
+  LeakSample,
+  StartLeakOptions,
+} from "@cloudadmin/memory-leaker";
 import { Option } from "commander";
 import type { CommandModule } from "../command-module.js";
 import type { CommandContext } from "../context.js";
+import { exitCodeForLeak } from "../exit-codes.js";
 import type { OutStream } from "../io.js";
 
 const MiB = 2 ** 20;
@@ -30,18 +36,11 @@ function fail(message: string): never {
   throw new UsageError(message);
 }
 
-function numberFlag(
-  value: unknown,
-  flag: string,
-  { min, max, integer }: { min: number; max: number; integer: boolean },
-): number | undefined {
+/** A flag's text as a number (NaN when it is not one: the library says what it must be). */
+function numeric(value: unknown): number | undefined {
   if (value === undefined) return undefined;
   const text = String(value).trim();
-  const n = text === "" ? Number.NaN : Number(text);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    fail(`${flag} must be ${integer ? "a whole number" : "a number"} from ${min} to ${max}, not '${text}'`);
-  }
-  return n;
+  return text === "" ? Number.NaN : Number(text);
 }
 
 /** `500ms`, `30s`, `5m`, `1h`; a bare number is seconds. */
@@ -54,73 +53,91 @@ export function parseDuration(value: unknown, flag: string): number | undefined 
   return Math.round(Number(match[1]) * unit);
 }
 
-function parseTarget(value: unknown): number | undefined {
+/** `90%` or `90`; anything else is NaN, which the library refuses. */
+function parsePercent(value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  const text = String(value).trim();
-  const match = /^(\d+(?:\.\d+)?)%?$/.exec(text);
-  const n = match?.[1] === undefined ? Number.NaN : Number(match[1]);
-  if (!(n > 0 && n <= 100))
-    fail(`--target must be a percentage above 0 and at most 100 (such as 90%), not '${text}'`);
-  return n;
+  const match = /^(\d+(?:\.\d+)?)%?$/.exec(String(value).trim());
+  return match?.[1] === undefined ? Number.NaN : Number(match[1]);
 }
 
-/** Turns the flags into library options; every check happens here, before anything is allocated. */
+type LeakFlagOptions = Omit<StartLeakOptions, "signal" | "env" | "beforeAllocating">;
+
+/** The flag (and its commander key) each library option comes from, to name it when a value is refused. */
+const FLAG_OF: Partial<Record<keyof StartLeakOptions, [flag: string, key: string]>> = {
+  blockBytes: ["--block-mb", "blockMb"],
+  fill: ["--fill", "fill"],
+  maxBytes: ["--max-mb", "maxMb"],
+  delayMs: ["--delay-ms", "delayMs"],
+  rampMs: ["--ramp", "ramp"],
+  targetPercent: ["--target", "target"],
+  holdMs: ["--hold", "hold"],
+  oomScoreAdj: ["--oom-score-adj", "oomScoreAdj"],
+  holdSampleIntervalMs: ["--sample-interval", "sampleInterval"],
+  afterHold: ["--after-hold", "afterHold"],
+  onAllocationFailure: ["--on-alloc-failure", "onAllocFailure"],
+  touchMethod: ["--touch", "touch"],
+};
+
+/**
+ * Maps the flags to library options. Only the flags' syntax is checked here (numbers, durations,
+ * percentages, the required -x); every limit on the values is the library's, and a value it
+ * refuses is reported against its flag by {@link usageErrorFor}.
+ */
 export function leakOptionsFromFlags(options: Record<string, unknown>): {
-  leak: Omit<StartLeakOptions, "signal" | "env" | "beforeAllocating">;
+  leak: LeakFlagOptions;
   printEvery: number;
   metricsPort: number | undefined;
   pause: boolean;
   json: boolean;
 } {
-  const maxBlockMb = Math.floor(bufferConstants.MAX_LENGTH / MiB);
-  const blockMb = numberFlag(options.blockMb, "--block-mb", { min: 1, max: maxBlockMb, integer: true }) ?? 10;
-  const fill = numberFlag(options.fill, "--fill", { min: 0, max: 1, integer: false }) ?? 1;
-  const targetPercent = parseTarget(options.target);
-  const maxMb = numberFlag(options.maxMb, "--max-mb", { min: 0, max: 2 ** 40, integer: true });
-  if (maxMb === undefined && targetPercent === undefined) {
+  if (options.maxMb === undefined && options.target === undefined) {
     fail("--max-mb (-x) is required: the MiB to stop at, or 0 for no cap (or give --target N%)");
   }
-  const delayMs = numberFlag(options.delayMs, "--delay-ms", { min: 0, max: 2 ** 31 - 1, integer: true }) ?? 0;
-  const printEvery =
-    numberFlag(options.printEvery, "--print-every", { min: 1, max: 2 ** 31, integer: true }) ?? 1;
-  const rampMs = parseDuration(options.ramp, "--ramp");
-  const holdMs = parseDuration(options.hold, "--hold");
-  const sampleMs = parseDuration(options.sampleInterval, "--sample-interval");
-  const oomScoreAdj = numberFlag(options.oomScoreAdj, "--oom-score-adj", {
-    min: -1000,
-    max: 1000,
-    integer: true,
-  });
-  const metricsPort = numberFlag(options.metricsPort, "--metrics-port", {
-    min: 0,
-    max: 65535,
-    integer: true,
-  });
-  if (rampMs !== undefined && delayMs > 0)
-    fail("--ramp and --delay-ms cannot be combined: the ramp sets the delay");
-  if (rampMs !== undefined && !maxMb && targetPercent === undefined) {
-    fail("--ramp needs an amount to spread: --max-mb above 0 or --target");
+  const printEvery = numeric(options.printEvery) ?? 1;
+  if (!Number.isInteger(printEvery) || printEvery < 1) {
+    fail(`--print-every must be a whole number of blocks from 1, not '${String(options.printEvery)}'`);
   }
-  if (targetPercent !== undefined && fill === 0)
-    fail("--target needs --fill above 0 (untouched memory is not counted)");
-  if (sampleMs !== undefined && sampleMs < 1) fail("--sample-interval must be at least 1ms");
-
-  const leak: Omit<StartLeakOptions, "signal" | "env" | "beforeAllocating"> = {
-    blockBytes: blockMb * MiB,
-    fill,
-    maxBytes: (maxMb ?? 0) * MiB,
-    delayMs,
-    afterHold: options.afterHold === "release" ? "release" : "exit",
-    onAllocationFailure: options.onAllocFailure === "exit" ? "exit" : "hold",
-    touchMethod: (options.touch as "auto" | "populate" | "write" | undefined) ?? "auto",
-    hugePages: options.hugePages !== false,
+  const mib = (value: unknown): number | undefined => {
+    const n = numeric(value);
+    return n === undefined ? undefined : n * MiB;
   };
-  if (rampMs !== undefined) leak.rampMs = rampMs;
-  if (holdMs !== undefined) leak.holdMs = holdMs;
-  if (targetPercent !== undefined) leak.targetPercent = targetPercent;
-  if (oomScoreAdj !== undefined) leak.oomScoreAdj = oomScoreAdj;
-  if (sampleMs !== undefined) leak.holdSampleIntervalMs = sampleMs;
-  return { leak, printEvery, metricsPort, pause: options.pause === true, json: options.json === true };
+  const leak: LeakFlagOptions = { blockBytes: mib(options.blockMb) ?? 10 * MiB };
+  const optional: Partial<LeakFlagOptions> = {
+    fill: numeric(options.fill),
+    maxBytes: mib(options.maxMb),
+    delayMs: numeric(options.delayMs),
+    rampMs: parseDuration(options.ramp, "--ramp"),
+    holdMs: parseDuration(options.hold, "--hold"),
+    holdSampleIntervalMs: parseDuration(options.sampleInterval, "--sample-interval"),
+    targetPercent: parsePercent(options.target),
+    oomScoreAdj: numeric(options.oomScoreAdj),
+    afterHold: options.afterHold as LeakFlagOptions["afterHold"],
+    onAllocationFailure: options.onAllocFailure as LeakFlagOptions["onAllocationFailure"],
+    touchMethod: options.touch as LeakFlagOptions["touchMethod"],
+  };
+  for (const [key, value] of Object.entries(optional)) {
+    if (value !== undefined) (leak as unknown as Record<string, unknown>)[key] = value;
+  }
+  if (options.hugePages === false) leak.hugePages = false;
+  return {
+    leak,
+    printEvery,
+    metricsPort: numeric(options.metricsPort),
+    pause: options.pause === true,
+    json: options.json === true,
+  };
+}
+
+/** A library refusal of an option, as a usage error that names the flag and the value given. */
+function usageErrorFor(
+  error: unknown,
+  options: Record<string, unknown>,
+  refused: typeof LeakOptionError,
+): unknown {
+  if (!(error instanceof refused)) return error;
+  const flag = FLAG_OF[error.option];
+  if (flag === undefined) return error;
+  return new UsageError(`${flag[0]} '${String(options[flag[1]])}': ${error.message}`, { cause: error });
 }
 
 /**
@@ -272,41 +289,53 @@ export const leakMemoryCommand: CommandModule = {
       );
     }
     const json = flags.json || explicit === "ndjson" || explicit === "json";
-    const { startLeak, createLeakMetrics, startMetricsServer } = await import("@cloudadmin/memory-leaker");
+    const leaker = await import("@cloudadmin/memory-leaker");
+    const { startLeak, createLeakMetrics, startMetricsServer } = leaker;
 
-    const run = startLeak({
-      ...flags.leak,
-      signal: ctx.signal,
-      env: ctx.env,
-      ...(flags.pause ? { beforeAllocating: () => waitForEnter(ctx) } : {}),
-    });
+    let run: LeakRun;
+    try {
+      run = startLeak({
+        ...flags.leak,
+        signal: ctx.signal,
+        env: ctx.env,
+        ...(flags.pause ? { beforeAllocating: () => waitForEnter(ctx) } : {}),
+      });
+    } catch (error) {
+      throw usageErrorFor(error, options, leaker.LeakOptionError);
+    }
     const env = run.environment;
-    const write = lineWriter(ctx.io.stdout);
-    const info = (line: string): void => {
-      if (json) ctx.log.info(line);
-      else write(`${line}\n`);
-    };
-    for (const line of describeEnvironment(env, totalmem())) info(line);
-    for (const warning of env.warnings) ctx.log.warn(warning);
-    info(planLine(env, flags.leak.fill ?? 1));
 
+    // Before anything is printed, so a refused port leaves stdout empty.
     if (flags.metricsPort !== undefined) {
       const port = flags.metricsPort;
       const server = await startMetricsServer({ registry: createLeakMetrics(run), port }).catch(
         (cause: unknown) => {
-          throw new ConfigError(`--metrics-port ${port}: ${(cause as Error).message}`, { cause });
+          const message = `--metrics-port '${String(options.metricsPort)}': ${(cause as Error).message}`;
+          // A refused value is a usage error; a port that cannot be bound is configuration.
+          if (cause instanceof CloudAdminError) throw new UsageError(message, { cause });
+          throw new ConfigError(message, { cause });
         },
       );
       ctx.onExit(() => server.close());
       ctx.log.info(`serving Prometheus metrics at ${server.url}`);
     }
 
+    const write = lineWriter(ctx.io.stdout);
+    const info = (line: string): void => {
+      if (json) ctx.log.info(line);
+      else write(`${line}\n`);
+    };
+    // The share the library touches, from its plan: round(pages x fill) of each block's pages.
+    const fill = env.touchPagesPerBlock / Math.ceil(env.blockBytes / env.pageSize);
+    for (const line of describeEnvironment(env, totalmem())) info(line);
+    for (const warning of env.warnings) ctx.log.warn(warning);
+    info(planLine(env, fill));
+
     let lastPrinted = 0;
     let allocatedBefore = 0;
     let lastBlockBytes = env.blockBytes;
     let lastTouched: LeakSample | null = null;
     let holdingSeen = false;
-    const fill = flags.leak.fill ?? 1;
     for await (const sample of run) {
       if (json) {
         write(`${JSON.stringify(sample)}\n`);
@@ -351,16 +380,12 @@ export const leakMemoryCommand: CommandModule = {
           break;
       }
     }
-    if (ctx.signal.aborted) {
-      if (!json) write(`Interrupted: releasing ${mib(run.allocatedBytes)}\n`);
-      return 130;
-    }
-    if (run.stopReason === "allocation-failed" && flags.leak.onAllocationFailure === "exit") {
+    if (run.endReason === "aborted" && !json) write(`Interrupted: releasing ${mib(run.allocatedBytes)}\n`);
+    if (run.endReason === "allocation-failed") {
       ctx.log.error(
         `allocation failed after ${mib(run.allocatedBytes)}; exiting as --on-alloc-failure exit asks`,
       );
-      return 1;
     }
-    return 0;
+    return exitCodeForLeak(run.endReason);
   },
 };
