@@ -1,5 +1,6 @@
 import { UsageError } from "@cloudadmin/errors";
 import type { CommandModule } from "../command-module.js";
+import { ExitCode } from "../exit-codes.js";
 
 const SHELLS = ["bash", "zsh", "fish"] as const;
 
@@ -27,6 +28,6 @@ export const completionCommand: CommandModule = {
     if (script === undefined)
       throw new UsageError(`completion: unknown shell '${shell}' (choose ${SHELLS.join(", ")})`);
     ctx.io.stdout.write(script);
-    return 0;
+    return ExitCode.ok;
   },
 };

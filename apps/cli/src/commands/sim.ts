@@ -1,6 +1,7 @@
-import { UsageError } from "@cloudadmin/errors";
+import { ConfigError, UsageError } from "@cloudadmin/errors";
 import { Option } from "commander";
 import type { CommandModule } from "../command-module.js";
+import { ExitCode } from "../exit-codes.js";
 import { SIM_SCALES } from "../globals.js";
 
 const SERVICES = ["aws", "arg", "graph", "zoom"] as const;
@@ -81,13 +82,18 @@ export const simCommand: CommandModule = {
       const dataset = sim.generateDataset({ scale: subOptions.scale as "small" | "large", seed, services });
       const sink = await ctx.openOutput("application/json");
       try {
-        await sink.write(`${JSON.stringify(dataset, null, 2)}\n`);
+        // Streamed: a large dataset's text is over V8's maximum string length in one piece.
+        const { JsonStreamStringify } = await import("json-stream-stringify");
+        for await (const chunk of new JsonStreamStringify(dataset, undefined, 2)) {
+          await sink.write(String(chunk));
+        }
+        await sink.write("\n");
         await sink.commit();
       } catch (error) {
         await sink.abort();
         throw error;
       }
-      return 0;
+      return ExitCode.ok;
     }
     // serve
     const latency = parseNumber(subOptions.latencyMs, "--latency-ms", { min: 0, max: 600_000 }) ?? 0;
@@ -96,19 +102,33 @@ export const simCommand: CommandModule = {
     const dataset = subOptions.dataset
       ? await sim.loadDataset(String(subOptions.dataset))
       : sim.generateDataset({ scale: subOptions.scale as "small" | "large", seed, services });
-    const running = await sim.startSimulator({
-      dataset,
-      services,
-      latency,
-      seed,
-      faults: { errorRate: faultRate / 3, resetRate: faultRate / 3, throttleRate: faultRate / 3 },
-      ...(port === undefined ? {} : { port, httpsPort: port + 1 }),
-    });
-    const { writeFile } = await import("node:fs/promises");
+    let running: Awaited<ReturnType<typeof sim.startSimulator>>;
+    try {
+      running = await sim.startSimulator({
+        dataset,
+        services,
+        latency,
+        seed,
+        faults: { errorRate: faultRate / 3, resetRate: faultRate / 3, throttleRate: faultRate / 3 },
+        ...(port === undefined ? {} : { port, httpsPort: port + 1 }),
+      });
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === "EADDRINUSE" || code === "EACCES") {
+        throw new ConfigError(
+          `cannot listen on port ${port} or ${(port ?? 0) + 1} (${code}); choose another --port or leave it out`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    const { rm, writeFile } = await import("node:fs/promises");
     const { join } = await import("node:path");
     const { tmpdir } = await import("node:os");
     const caFile = join(tmpdir(), `cloudadmin-sim-ca-${process.pid}.pem`);
     await writeFile(caFile, running.ca, { mode: 0o644 });
+    // The CA file is ours alone: removed when the simulator stops, however the command ends.
+    ctx.onExit(() => rm(caFile, { force: true }));
     const env = { ...running.environment(), NODE_EXTRA_CA_CERTS: caFile };
     for (const [k, v] of Object.entries(env)) ctx.io.stdout.write(`export ${k}=${shellQuote(v)}\n`);
     ctx.log.info(
@@ -121,6 +141,6 @@ export const simCommand: CommandModule = {
     const stats = running.stats();
     await running.close();
     ctx.log.info(`stopped after ${stats.total} requests`);
-    return 0;
+    return ExitCode.ok;
   },
 };
