@@ -50,6 +50,18 @@ export function exitCodeForScopes(succeeded: number, failed: number): ExitCodeVa
 }
 
 /**
+ * As {@link exitCodeForScopes}, from the failed scopes' errors: when nothing was read and every
+ * failure is an authentication or configuration error (no credentials, access denied everywhere,
+ * a refused endpoint), nothing could be done: 3, not 4.
+ */
+export function exitCodeForScopeErrors(succeeded: number, errors: readonly unknown[]): ExitCodeValue {
+  if (errors.length > 0 && succeeded === 0 && errors.every((e) => exitCodeFor(e) === ExitCode.auth)) {
+    return ExitCode.auth;
+  }
+  return exitCodeForScopes(succeeded, errors.length);
+}
+
+/**
  * The exit code of a leak-memory run, from why its samples ended (`LeakRun.endReason`): 130 when
  * the signal ended it, 1 when an allocation failure ended it (`onAllocationFailure: "exit"`, as the
  * command's help says), else 0 (the hold ran out).
@@ -58,4 +70,29 @@ export function exitCodeForLeak(endReason: "held" | "aborted" | "allocation-fail
   if (endReason === "aborted") return ExitCode.interrupted;
   if (endReason === "allocation-failed") return ExitCode.internal;
   return ExitCode.ok;
+}
+
+/**
+ * The exit code of `doctor`: a provider that refused the credentials or is misconfigured (3) outranks
+ * one that could not be reached (4); with every provider working, 5 when a `--probe` assumption did
+ * not hold (differs, or could not be told), else 0.
+ */
+export function exitCodeForDoctor(
+  failures: readonly unknown[],
+  probes: readonly { status: "holds" | "differs" | "unknown" }[],
+): ExitCodeValue {
+  if (failures.some((e) => [ExitCode.auth, ExitCode.usage].includes(exitCodeFor(e) as 2 | 3)))
+    return ExitCode.auth;
+  if (failures.length > 0) return ExitCode.remote;
+  return probes.every((p) => p.status === "holds") ? ExitCode.ok : ExitCode.partial;
+}
+
+/**
+ * The exit code of a run that changed users (zoom-licenses apply and restore), from the errors it
+ * reported: a stop on a quota (`ERR_QUOTA_EXHAUSTED`: the rest was not attempted, the journal is
+ * whole) is partial (5) however many changes were made; otherwise as {@link exitCodeForScopes}.
+ */
+export function exitCodeForChanges(succeeded: number, errors: readonly unknown[]): ExitCodeValue {
+  if (errors.some((e) => exitCodeFor(e) === ExitCode.partial)) return ExitCode.partial;
+  return exitCodeForScopes(succeeded, errors.length);
 }

@@ -1,7 +1,7 @@
 import { UsageError, redactSecrets } from "@cloudadmin/errors";
 import type { CommandModule } from "../command-module.js";
 import type { CommandContext } from "../context.js";
-import { ExitCode } from "../exit-codes.js";
+import { exitCodeForDoctor } from "../exit-codes.js";
 import { azureCredential, trustedCa } from "../providers.js";
 import type { SimulatorSession } from "../simulate.js";
 import { buildClient as buildZoomClient } from "./zoom-licenses.js";
@@ -169,9 +169,10 @@ export const doctorCommand: CommandModule = {
     }
     const providers = wanted as Provider[];
     const sim = await ctx.simulate(providers.map((p) => SIM_SERVICE[p]));
-    const timeoutMs = ctx.globals.timeoutMs ?? 20_000;
+    const { DEFAULT_TIMEOUT_MS } = await import("@cloudadmin/paging");
+    const timeoutMs = ctx.globals.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const checks: DoctorCheck[] = [];
-    let worst: number = ExitCode.ok;
+    const failures: unknown[] = [];
     for (const provider of providers) {
       const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
       const row: DoctorCheck = {
@@ -194,11 +195,7 @@ export const doctorCommand: CommandModule = {
         checks.push(check);
       } catch (error) {
         if (ctx.signal.aborted) throw error;
-        const { exitCodeFor } = await import("../exit-codes.js");
-        const code = exitCodeFor(error);
-        const auth = code === ExitCode.auth || code === ExitCode.usage;
-        // A refused credential or bad setting (3) outranks an unreachable service (4).
-        worst = auth || worst === ExitCode.auth ? ExitCode.auth : ExitCode.remote;
+        failures.push(error);
         row.message = redactSecrets(error instanceof Error ? error.message : String(error));
         checks.push(row);
       }
@@ -215,6 +212,6 @@ export const doctorCommand: CommandModule = {
       }),
       columns: ["provider", "status", "credentials", "endpoint", "identity", "message"],
     });
-    return worst;
+    return exitCodeForDoctor(failures, []);
   },
 };
