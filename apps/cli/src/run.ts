@@ -89,7 +89,6 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   };
 
   for (const module of COMMANDS) {
-    if (!module) continue;
     const command = program.command(module.name).description(module.summary);
     module.configure(command);
     attach(module, command, []);
