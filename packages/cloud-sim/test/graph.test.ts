@@ -8,7 +8,12 @@ import {
   generateDataset,
   startSimulator,
 } from "../src/index.js";
-import { type GraphDataset, type GraphSimService, extensionName } from "../src/services/graph/index.js";
+import {
+  type GraphDataset,
+  type GraphPhoto,
+  type GraphSimService,
+  extensionName,
+} from "../src/services/graph/index.js";
 
 const APP = "0a1b2c3d4e5f60718293a4b5c6d7e8f9";
 const EXT = extensionName(APP, "employeeNumber");
@@ -124,7 +129,7 @@ describe("graph dataset", () => {
     const withPhoto = eligible.filter((u) => g.photos?.[u.id]);
     expect(withPhoto).toHaveLength(840);
     for (const u of withPhoto) {
-      const bytes = Buffer.from(g.photos?.[u.id]?.base64 ?? "", "base64").length;
+      const bytes = Buffer.from((g.photos?.[u.id] as GraphPhoto | undefined)?.base64 ?? "", "base64").length;
       expect(bytes).toBeGreaterThanOrEqual(5 * 1024);
       expect(bytes).toBeLessThanOrEqual(50 * 1024);
     }

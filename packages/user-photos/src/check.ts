@@ -1,6 +1,6 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { AuthError } from "@cloudadmin/errors";
-import { type FetchLike, answerError, connectGraph, getRaw } from "./graph.js";
+import { type FetchLike, answerError, connectGraph } from "./graph.js";
 
 export interface CheckGraphAccessOptions {
   credential: TokenCredential;
@@ -27,7 +27,7 @@ export async function checkGraphAccess(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   try {
-    const answer = await getRaw(graph.client, "/users?$top=1&$select=id");
+    const answer = await graph.get("/users?$top=1&$select=id", { phase: "listing users", scope: "users" });
     if (answer.status === 401 || answer.status === 403) {
       throw new AuthError(`Graph refused the credential (${answer.status} ${answer.code ?? ""})`.trim(), {
         status: answer.status,

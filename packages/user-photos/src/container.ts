@@ -1,5 +1,6 @@
 import type { TokenCredential } from "@azure/core-auth";
 import { ContainerClient, StorageSharedKeyCredential } from "@azure/storage-blob";
+import { checkEndpoint } from "@cloudadmin/auth";
 import { ConfigError } from "@cloudadmin/errors";
 
 export interface OpenContainerOptions {
@@ -21,18 +22,13 @@ function parseConnectionString(text: string): Record<string, string> {
 /**
  * A ContainerClient for a container URL (`https://<acct>.blob.core.windows.net/<container>` or an
  * emulator's `http://127.0.0.1:10000/devstoreaccount1/<container>`), authenticated as SPEC section 3
- * says: the SAS in the URL, else the connection string's key or SAS, else the credential.
+ * says: the SAS in the URL, else the connection string's key or SAS, else the credential. The URL
+ * passes auth's endpoint policy first (`ERR_USAGE` for a non-URL, `ERR_CONFIG` for plain http off
+ * loopback).
  */
 export function openContainer(containerUrl: string, options: OpenContainerOptions = {}): ContainerClient {
-  let url: URL;
-  try {
-    url = new URL(containerUrl);
-  } catch (cause) {
-    throw new ConfigError(
-      "--container-url is not a URL; give https://<account>.blob.core.windows.net/<container>",
-      { cause },
-    );
-  }
+  // The shared endpoint policy, before any credential is used: https, or plain http on loopback.
+  const url = checkEndpoint(containerUrl, "the blob container URL");
   if (url.searchParams.has("sig")) return new ContainerClient(containerUrl);
   const bare = `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
   if (options.connectionString) {

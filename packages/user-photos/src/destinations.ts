@@ -1,7 +1,8 @@
-import { mkdir, rm, stat } from "node:fs/promises";
+import { mkdir, stat, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { ContainerClient } from "@azure/storage-blob";
 import { RemoteError, UsageError, isCloudAdminError } from "@cloudadmin/errors";
+import { entryKind } from "./files.js";
 import { extensionFor } from "./keys.js";
 import { Manifest } from "./manifest.js";
 import type { GraphVersion, Photo } from "./photos.js";
@@ -65,7 +66,7 @@ export class Destinations {
     const outDir = options.outDir ? resolve(options.outDir) : null;
     let manifest: Manifest | null = null;
     if (outDir) {
-      await mkdir(outDir, { recursive: true });
+      await openFolder(outDir);
       manifest = await Manifest.load(outDir);
     }
     const container = options.container ?? null;
@@ -118,6 +119,11 @@ export class Destinations {
     this.blobsByUser.set(copy.userId, list);
   }
 
+  /** Manifest entries whose names this job could not have written (ignored). */
+  refusedManifestNames(): string[] {
+    return this.manifest?.refused ?? [];
+  }
+
   /** Writes the manifest every 2 s while the run goes on (it is also written at the end). */
   startAutoFlush(): void {
     if (this.manifest)
@@ -140,9 +146,10 @@ export class Destinations {
       const [name, entry] =
         this.manifest
           .findFor(userId)
-          .filter(([n, e]) => baseName(n) === key && e.size === this.size)
+          .filter(([n, e]) => baseName(n) === key && (e.size ?? null) === this.size)
           .sort((a, b) => b[1].savedAt.localeCompare(a[1].savedAt))[0] ?? [];
-      if (!name || !entry || !(await isFile(join(this.outDir, name)))) return null;
+      // A symlink planted under the photo's name is not the photo: never "unchanged" through a link.
+      if (!name || !entry || (await entryKind(join(this.outDir, name))) !== "file") return null;
       held = {
         etag: entry.etag,
         version: entry.version ?? "v1.0",
@@ -201,7 +208,9 @@ export class Destinations {
       // Defence in depth: the key was checked, but the file must land directly in the folder.
       if (resolve(target, "..") !== this.outDir)
         throw new UsageError(`refusing to write outside ${this.outDir}: ${name}`);
-      await writeFileAtomic(target, photo.bytes);
+      // A symlink planted under the photo's name is replaced, never written through; a folder or
+      // special file there is refused (ERR_USAGE for this user).
+      await writeFileAtomic(target, photo.bytes, { noFollow: true });
       this.manifest.set(name, {
         userId,
         etag: photo.etag,
@@ -262,17 +271,33 @@ export class Destinations {
     return out;
   }
 
-  /** Deletes a stale copy (file and manifest entry, or blob). */
-  async remove(copy: StaleCopy): Promise<void> {
+  /**
+   * Deletes a stale copy (file and manifest entry, or blob). A file is deleted only when it is a
+   * regular file directly in the folder (its manifest name passed the naming rules at load); a
+   * symlink or anything else there is left alone and its entry forgotten. Returns whether something
+   * was deleted.
+   */
+  async remove(copy: StaleCopy): Promise<boolean> {
+    let removed = false;
     if (copy.file && this.outDir) {
-      await rm(copy.file, { force: true });
-      this.manifest?.delete(copy.file.slice(this.outDir.length + 1));
+      const name = copy.file.slice(this.outDir.length + 1);
+      if (resolve(copy.file, "..") !== this.outDir)
+        throw new UsageError(`refusing to delete outside the folder: ${name}`);
+      if ((await entryKind(copy.file)) === "file") {
+        await unlink(copy.file).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== "ENOENT") throw error;
+        });
+        removed = true;
+      }
+      this.manifest?.delete(name);
     }
     if (copy.blobName && this.container) {
-      await this.container.getBlockBlobClient(copy.blobName).deleteIfExists();
+      const deleted = await this.container.getBlockBlobClient(copy.blobName).deleteIfExists();
+      removed = removed || deleted.succeeded;
       const list = (this.blobsByUser.get(copy.userId) ?? []).filter((b) => b.name !== copy.blobName);
       this.blobsByUser.set(copy.userId, list);
     }
+    return removed;
   }
 }
 
@@ -282,10 +307,20 @@ export function publicUrl(url: string): string {
   return q === -1 ? url : url.slice(0, q);
 }
 
-async function isFile(path: string): Promise<boolean> {
+/** Creates the folder, or checks that the path is one: a file or other non-folder is a usage error. */
+async function openFolder(outDir: string): Promise<void> {
   try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
+    await mkdir(outDir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST" || code === "ENOTDIR") {
+      throw new UsageError(`the output folder ${outDir} is not a folder (a file is in the way)`, {
+        cause: error,
+      });
+    }
+    throw error;
   }
+  // mkdir -p succeeds on an existing folder, and on a symlink to one: check what is there.
+  if (!(await stat(outDir)).isDirectory())
+    throw new UsageError(`the output folder ${outDir} is not a folder`);
 }

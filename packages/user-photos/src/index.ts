@@ -15,6 +15,7 @@ export { checkGraphAccess } from "./check.js";
 export type { CheckGraphAccessOptions } from "./check.js";
 export type { SyncUserPhotosOptions, UserPhotoItem, UserPhotoStatus, UserPhotosProgress } from "./sync.js";
 export { checkKey, extensionFor, keyIdentity } from "./keys.js";
+export { GRAPH_PHOTO_SIZES } from "./photos.js";
 export type { KeyCheck } from "./keys.js";
 export { MANIFEST_NAME } from "./manifest.js";
 export type { ManifestEntry, ManifestFile } from "./manifest.js";

@@ -50,6 +50,10 @@ export function keyIdentity(key: string): string {
   return key.normalize("NFC").toLowerCase();
 }
 
+/**
+ * Photo content type -> file extension: the one table (@cloudadmin/output has none for images). Graph
+ * serves JPEG for Exchange Online photos; the others occur for photos stored in Entra ID.
+ */
 const EXTENSIONS: Record<string, string> = {
   "image/jpeg": "jpg",
   "image/jpg": "jpg",
@@ -65,4 +69,22 @@ const EXTENSIONS: Record<string, string> = {
 export function extensionFor(contentType: string | null | undefined): string {
   const type = (contentType ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
   return EXTENSIONS[type] ?? "jpg";
+}
+
+const PHOTO_EXTENSIONS = new Set(Object.values(EXTENSIONS));
+
+/**
+ * Whether `name` is a file name this job could have written: `<key>.<ext>` with a key that passes
+ * {@link checkKey} and an extension from the content-type table. Names read back from the folder's
+ * manifest (untrusted: anyone who can write the folder can edit it) must pass this before they are
+ * compared, confirmed or deleted.
+ */
+export function isPhotoFileName(name: unknown): name is string {
+  if (typeof name !== "string") return false;
+  const dot = name.lastIndexOf(".");
+  if (dot <= 0) return false;
+  const ext = name.slice(dot + 1);
+  if (!PHOTO_EXTENSIONS.has(ext)) return false;
+  const check = checkKey(name.slice(0, dot), ext);
+  return check.ok && check.key === name.slice(0, dot);
 }

@@ -1,5 +1,6 @@
 import type { TokenCredential } from "@azure/core-auth";
 import type { ContainerClient } from "@azure/storage-blob";
+import { checkEndpoint } from "@cloudadmin/auth";
 import {
   AbortedError,
   type CloudAdminError,
@@ -7,15 +8,16 @@ import {
   UsageError,
   isCloudAdminError,
 } from "@cloudadmin/errors";
+import { type JobOptions, mapConcurrent } from "@cloudadmin/paging";
 import { Destinations } from "./destinations.js";
-import { type FetchLike, type GraphAnswer, connectGraph } from "./graph.js";
+import { type FetchLike, connectGraph } from "./graph.js";
 import { checkKey, extensionFor } from "./keys.js";
-import { PhotoSource, isMailboxCode } from "./photos.js";
+import { GRAPH_PHOTO_SIZES, PhotoSource } from "./photos.js";
 import { type DirectoryUser, listUsers, sortByKey } from "./users.js";
-import { mapConcurrent } from "@cloudadmin/paging";
 
 /** Graph's documented limit for the photo API: concurrent requests per app across all mailboxes. */
 export const GRAPH_PHOTO_CONCURRENCY = 4;
+const DEFAULT_ENDPOINT = "https://graph.microsoft.com";
 
 export type UserPhotoStatus =
   | "saved"
@@ -36,12 +38,16 @@ export interface UserPhotoItem {
   /** Photo size in bytes (0 when there is none). */
   bytes: number;
   contentType: string | null;
+  /** The photo's version: `@odata.mediaEtag` of `/photo`. */
   etag: string | null;
   /** The photo's file (saved or unchanged), or null. */
   file: string | null;
   /** The photo's blob URL without any SAS query, or null. */
   blobUrl: string | null;
-  /** Why it was not saved (error code, invalid-key reason, or the Graph code behind no-photo), else null. */
+  /**
+   * Why it was not saved: the error code of a failure, the invalid-key rule, or what Graph said for
+   * no-photo (`ImageNotFound`, `placeholder` for the 1x1 answer, `MailboxNotHostedInExchangeOnline`).
+   */
   reason: string | null;
   /** True when a stale file or blob of this user was removed (`prune`). */
   pruned: boolean;
@@ -52,9 +58,15 @@ export type UserPhotosProgress =
   | { type: "photo"; item: UserPhotoItem }
   | { type: "retry"; status: number; attempt: number; delayMs: number }
   | { type: "pruned"; userId: string; file: string | null; blobName: string | null }
-  | { type: "stale"; userId: string; file: string | null; blobName: string | null };
+  | { type: "stale"; userId: string; file: string | null; blobName: string | null }
+  | { type: "manifest-entry-ignored"; name: string };
 
-export interface SyncUserPhotosOptions {
+/**
+ * Options of {@link syncUserPhotos}: the shared {@link JobOptions} (`signal`, `timeoutMs`,
+ * `concurrency` 1..4, default 4, Graph's photo limit per app; `maxRetries`, `timer`, `random`,
+ * `onError`) and the job's own.
+ */
+export interface SyncUserPhotosOptions extends JobOptions {
   /** Graph credential (app-only, needs User.Read.All). */
   credential: TokenCredential;
   /** Graph root, default `https://graph.microsoft.com`; https, or http on a loopback address (emulators). */
@@ -67,38 +79,22 @@ export interface SyncUserPhotosOptions {
   filter?: string;
   /** Folder for the photos and the manifest. */
   outDir?: string;
-  /** Blob container for the photos (blob metadata is the manifest there). */
+  /** Blob container for the photos (blob metadata is the manifest there); its URL passes the endpoint policy. */
   container?: ContainerClient;
   /** Download and upload every photo, ignoring the manifest. */
   full?: boolean;
   /** Remove files and blobs of photos that no longer exist in Graph. */
   prune?: boolean;
-  /** Photo size `WxH` (one of Graph's HD sizes, e.g. `240x240`); default the largest. */
+  /** Photo size `WxH`, one of {@link GRAPH_PHOTO_SIZES}; default the largest. */
   size?: string;
-  /** Photo requests in flight (1..4; Graph allows 4 per app). */
-  concurrency?: number;
-  /** Retries per request for 429/503/504 and connection failures (default 5). */
-  maxRetries?: number;
-  /** Per-request timeout in ms. */
-  timeoutMs?: number;
   /** Extra CA certificate (PEM) to trust for the Graph endpoint (a private or emulator CA). */
   ca?: string | Buffer;
   /** A fetch implementation to send Graph requests with. */
   fetch?: FetchLike;
-  signal?: AbortSignal;
   onProgress?: (event: UserPhotosProgress) => void;
-  /** Called for every user whose photo failed, with the error (the run goes on). */
-  onError?: (error: CloudAdminError) => void;
 }
 
 const KEY_ATTRIBUTE = /^[A-Za-z][A-Za-z0-9_]*$/;
-/** Graph codes that mean "this user has no photo to give". */
-const NO_PHOTO_CODES = new Set([
-  "ImageNotFound",
-  "ErrorItemNotFound",
-  "ErrorEntityNotFound",
-  "ResourceNotFound",
-]);
 const STATUSES: UserPhotoStatus[] = [
   "saved",
   "unchanged",
@@ -125,16 +121,6 @@ function baseItem(user: DirectoryUser): UserPhotoItem {
   };
 }
 
-function noPhoto(item: UserPhotoItem, answer: GraphAnswer): UserPhotoItem {
-  item.status = "no-photo";
-  item.reason = answer.code ?? `HTTP ${answer.status}`;
-  // A 404 with an unexpected code is still "nothing to save"; its message says what Graph meant.
-  if (answer.code && !NO_PHOTO_CODES.has(answer.code) && !isMailboxCode(answer.code)) {
-    item.reason = `${answer.code}: ${answer.message ?? ""}`.trim();
-  }
-  return item;
-}
-
 function toError(error: unknown, scope: string): CloudAdminError {
   if (isCloudAdminError(error)) return error;
   const e = error as { statusCode?: number; message?: string };
@@ -146,12 +132,38 @@ function toError(error: unknown, scope: string): CloudAdminError {
   });
 }
 
+/** Checks the options a run cannot start without; throws before any request or file access. */
+function checkOptions(options: SyncUserPhotosOptions): { keyAttribute: string; size: string | null } {
+  const keyAttribute = options.keyAttribute ?? "employeeId";
+  if (!KEY_ATTRIBUTE.test(keyAttribute)) {
+    throw new UsageError(
+      `keyAttribute ${JSON.stringify(keyAttribute)} is not a user attribute name (letters, digits, _)`,
+    );
+  }
+  if (options.outDir !== undefined && options.outDir.trim() === "")
+    throw new UsageError("outDir is empty; name a folder");
+  if (!options.outDir && !options.container)
+    throw new UsageError("give an output folder (outDir), a blob container (container), or both");
+  const size = options.size ?? null;
+  if (size !== null && !(GRAPH_PHOTO_SIZES as readonly string[]).includes(size)) {
+    throw new UsageError(
+      `size ${JSON.stringify(size)} is not a size Graph serves; use one of ${GRAPH_PHOTO_SIZES.join(", ")}`,
+    );
+  }
+  checkEndpoint(options.endpoint ?? DEFAULT_ENDPOINT, "the Graph endpoint");
+  if (options.container) checkEndpoint(options.container.url, "the blob container URL");
+  return { keyAttribute, size };
+}
+
 /**
  * Saves every eligible Entra ID user's profile photo from Microsoft Graph to a folder and/or an Azure
- * Blob container, named `<key>.<ext>` after a user attribute, incrementally: a photo whose Graph ETag
- * matches the folder's manifest (or the blob's metadata) is neither downloaded nor uploaded again.
- * Photo requests stay within Graph's limit of 4 concurrent per app; throttled requests are retried
- * after `Retry-After`. Yields one item per user as its outcome is known.
+ * Blob container, named `<key>.<ext>` after a user attribute, incrementally: a photo whose
+ * `@odata.mediaEtag` matches the folder's manifest (or the blob's metadata) is neither downloaded nor
+ * uploaded again. Photo requests stay within Graph's limit of 4 concurrent per app; throttled requests
+ * are retried after `Retry-After`. Yields one item per user as its outcome is known.
+ *
+ * Options are checked when it is called (a bad size, key attribute, endpoint or container URL throws
+ * at once); Graph is called as the iterable is read.
  *
  * @example
  * ```ts
@@ -161,19 +173,14 @@ function toError(error: unknown, scope: string): CloudAdminError {
  * }
  * ```
  */
-export async function* syncUserPhotos(options: SyncUserPhotosOptions): AsyncGenerator<UserPhotoItem> {
-  const keyAttribute = options.keyAttribute ?? "employeeId";
-  if (!KEY_ATTRIBUTE.test(keyAttribute)) {
-    throw new UsageError(
-      `--key ${JSON.stringify(keyAttribute)} is not a user attribute name (letters, digits, _)`,
-    );
-  }
-  if (!options.outDir && !options.container)
-    throw new UsageError("give an output folder, a blob container, or both");
-  const size = options.size ?? null;
-  if (size !== null && !/^\d{1,4}x\d{1,4}$/.test(size)) {
-    throw new UsageError(`--size ${JSON.stringify(size)} is not WxH (for example 240x240)`);
-  }
+export function syncUserPhotos(options: SyncUserPhotosOptions): AsyncGenerator<UserPhotoItem> {
+  return runSync(options, checkOptions(options));
+}
+
+async function* runSync(
+  options: SyncUserPhotosOptions,
+  { keyAttribute, size }: { keyAttribute: string; size: string | null },
+): AsyncGenerator<UserPhotoItem> {
   const concurrency = Math.max(
     1,
     Math.min(GRAPH_PHOTO_CONCURRENCY, Math.floor(options.concurrency ?? GRAPH_PHOTO_CONCURRENCY)),
@@ -187,44 +194,45 @@ export async function* syncUserPhotos(options: SyncUserPhotosOptions): AsyncGene
     size,
     signal,
   });
+  for (const name of destinations.refusedManifestNames()) emit({ type: "manifest-entry-ignored", name });
   const graph = connectGraph({
     credential: options.credential,
-    endpoint: options.endpoint ?? "https://graph.microsoft.com",
-    ...(options.scopes ? { scopes: options.scopes } : {}),
-    ...(options.ca ? { ca: options.ca } : {}),
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-    maxRetries: options.maxRetries ?? 5,
-    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-    ...(signal ? { signal } : {}),
+    endpoint: options.endpoint ?? DEFAULT_ENDPOINT,
+    scopes: options.scopes,
+    ca: options.ca,
+    fetch: options.fetch,
+    maxRetries: options.maxRetries,
+    timeoutMs: options.timeoutMs,
+    signal,
+    timer: options.timer,
+    random: options.random,
     onRetry: (r) => emit({ type: "retry", ...r }),
   });
-  const photos = new PhotoSource(graph.client, { size, concurrency, signal });
+  const photos = new PhotoSource(graph, { size, concurrency, signal });
 
-  /** One user: confirm the held copy with one metadata request, or download and save the photo. */
+  /**
+   * One user: the photo's version from `/photo` (one request; also tells the 404 and the 1x1
+   * placeholder apart from a photo), then the bytes only when the destinations lack that version.
+   */
   const syncUser = async ({ user, key }: { user: DirectoryUser; key: string }): Promise<UserPhotoItem> => {
     const item: UserPhotoItem = { ...baseItem(user), key };
     const scope = user.userPrincipalName || user.id;
     try {
       const held = options.full ? null : await destinations.held(user.id, key);
-      let version = held?.version ?? "v1.0";
-      if (held) {
-        const current = await photos.etag(user.id, version, scope);
-        if ("miss" in current) return noPhoto(item, current.miss);
-        if (current.etag === held.etag) {
-          const where = destinations.confirm(held);
-          return {
-            ...item,
-            ...where,
-            status: "unchanged",
-            etag: held.etag,
-            contentType: held.contentType,
-            bytes: held.bytes,
-          };
-        }
-        version = current.version;
+      const current = await photos.current(user.id, held?.version ?? "v1.0", scope);
+      if ("none" in current) return { ...item, status: "no-photo", reason: current.none };
+      if (held && current.etag !== "" && current.etag === held.etag) {
+        return {
+          ...item,
+          ...destinations.confirm(held),
+          status: "unchanged",
+          etag: held.etag,
+          contentType: held.contentType,
+          bytes: held.bytes,
+        };
       }
-      const photo = await photos.download(user.id, version, scope);
-      if ("miss" in photo) return noPhoto(item, photo.miss);
+      const photo = await photos.download(user.id, current, scope);
+      if ("none" in photo) return { ...item, status: "no-photo", reason: photo.none };
       const fits = checkKey(key, extensionFor(photo.contentType));
       if (!fits.ok) return { ...item, status: "invalid-key", reason: fits.reason };
       const where = await destinations.save(user.id, key, photo);
@@ -248,22 +256,18 @@ export async function* syncUserPhotos(options: SyncUserPhotosOptions): AsyncGene
   const settleStale = async (userId: string): Promise<boolean> => {
     let removed = false;
     for (const copy of destinations.stale(userId)) {
-      if (!options.prune) {
-        emit({ type: "stale", ...copy });
-        continue;
-      }
-      await destinations.remove(copy);
-      removed = true;
-      emit({ type: "pruned", ...copy });
+      if (options.prune && (await destinations.remove(copy))) {
+        removed = true;
+        emit({ type: "pruned", ...copy });
+      } else if (!options.prune) emit({ type: "stale", ...copy });
     }
     return removed;
   };
 
   try {
     // 1. Every user, all pages, before any photo: two users sharing a key can sit on different pages.
-    const users = await listUsers(graph.client, {
+    const users = await listUsers(graph, {
       keyAttribute,
-      baseUrl: graph.baseUrl,
       filter: options.filter ?? `accountEnabled eq true and ${keyAttribute} ne null`,
       signal,
       onPage: (listed, done) => emit({ type: "users-listed", listed, done }),

@@ -1,6 +1,5 @@
 import { AbortedError, RemoteError, isCloudAdminError } from "@cloudadmin/errors";
-import type { Client } from "@microsoft/microsoft-graph-client";
-import { type GraphAnswer, answerError, getRaw } from "./graph.js";
+import { type GraphAnswer, type GraphConnection, answerError } from "./graph.js";
 import { checkKey, keyIdentity } from "./keys.js";
 
 export interface DirectoryUser {
@@ -15,12 +14,10 @@ export interface DirectoryUser {
  * `$count=true` and `ConsistencyLevel: eventual`; `$top=999` is Graph's largest page.
  */
 export async function listUsers(
-  client: Client,
+  graph: GraphConnection,
   options: {
     keyAttribute: string;
     filter: string;
-    /** The client's base URL (`https://graph.microsoft.com/`), to make same-origin nextLinks relative. */
-    baseUrl: string;
     signal?: AbortSignal | undefined;
     onPage(listed: number, done: boolean): void;
   },
@@ -42,7 +39,11 @@ export async function listUsers(
       throw new RemoteError("Microsoft Graph kept returning more pages of users; giving up");
     let answer: GraphAnswer;
     try {
-      answer = await getRaw(client, next, { ConsistencyLevel: "eventual" });
+      answer = await graph.get(next, {
+        phase: "listing users",
+        scope: "users",
+        headers: { ConsistencyLevel: "eventual" },
+      });
     } catch (error) {
       if (signal?.aborted) throw new AbortedError();
       if (isCloudAdminError(error)) throw error;
@@ -64,7 +65,7 @@ export async function listUsers(
       seen.add(id);
       users.push({ id, userPrincipalName: String(u.userPrincipalName ?? ""), keyValue: u[keyAttribute] });
     }
-    next = relativeTo(page["@odata.nextLink"], options.baseUrl);
+    next = relativeTo(page["@odata.nextLink"], graph.baseUrl);
     options.onPage(users.length, !next);
   }
   return users;

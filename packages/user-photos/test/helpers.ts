@@ -2,8 +2,13 @@ import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import type { GraphDataset } from "@cloudadmin/cloud-sim";
+import { AbortedError } from "@cloudadmin/errors";
+import type { Timer } from "@cloudadmin/paging";
 
-export type GraphPhoto = NonNullable<GraphDataset["photos"]>[string];
+export type GraphPhotoEntry = NonNullable<GraphDataset["photos"]>[string];
+export type GraphPhoto = Exclude<GraphPhotoEntry, { placeholder: true }>;
+/** Graph's 1x1 "no photo" answer (200 on /photo with an empty mediaEtag, 404 on $value). */
+export const PLACEHOLDER: GraphPhotoEntry = { placeholder: true };
 type GraphUser = NonNullable<GraphDataset["users"]>[number];
 
 /** A credential over a fixed token (StaticTokenCredential from @cloudadmin/auth does the same). */
@@ -35,12 +40,12 @@ export interface FixtureUser {
   employeeId?: unknown;
   ext?: unknown;
   enabled?: boolean;
-  photo?: GraphPhoto | null;
+  photo?: GraphPhotoEntry | null;
 }
 
 /** A graph dataset from a compact list; users get ids uid(i) and UPNs u<i>@contoso.example. */
 export function dataset(users: FixtureUser[], onPrem: number[] = []): GraphDataset {
-  const photos: Record<string, GraphPhoto> = {};
+  const photos: Record<string, GraphPhotoEntry> = {};
   const list = users.map((u) => {
     const user: Record<string, unknown> = {
       id: uid(u.i),
@@ -74,4 +79,35 @@ export async function tree(dir: string): Promise<string[]> {
 export async function startBlobEmulator(): Promise<{ connectionString: string; stop(): Promise<void> }> {
   const { startAzurite } = await import("@cloudadmin/cloud-sim");
   return startAzurite();
+}
+
+/**
+ * A timer for retry tests: backoff and Retry-After waits are recorded in `slept` and end when
+ * `release` says (at once by default), so a test asserts what the code decided without sleeping
+ * through real seconds. The per-request deadline (a sleep of exactly `timeoutMs`) never fires.
+ */
+export function retryTimer(
+  timeoutMs: number,
+  release: (slept: number[], wake: () => void) => void = (_s, wake) => wake(),
+): { timer: Timer; slept: number[] } {
+  const slept: number[] = [];
+  const waiting: Array<() => void> = [];
+  const timer: Timer = {
+    now: () => Date.now(),
+    sleep(ms, signal) {
+      if (ms === timeoutMs) {
+        return new Promise((_, reject) =>
+          signal?.addEventListener("abort", () => reject(new AbortedError()), { once: true }),
+        );
+      }
+      slept.push(ms);
+      return new Promise((resolve) => {
+        waiting.push(resolve);
+        release(slept, () => {
+          for (const wake of waiting.splice(0)) wake();
+        });
+      });
+    },
+  };
+  return { timer, slept };
 }

@@ -13,17 +13,21 @@ import {
 import {
   EXT,
   type FixtureUser,
-  type GraphPhoto,
+  type GraphPhotoEntry,
   dataset,
   fixedToken,
   photo,
+  retryTimer,
   startBlobEmulator,
   tree,
   uid,
 } from "./helpers.js";
 
+/** A per-request timeout no test reaches: the injected timers never fire it. */
+const TIMEOUT_MS = 987_654;
+
 interface GraphControl {
-  setPhoto(userId: string, photo: GraphPhoto | null): void;
+  setPhoto(userId: string, photo: GraphPhotoEntry | null): void;
   maxPhotoInFlight: number;
 }
 
@@ -157,8 +161,10 @@ describe("syncUserPhotos", () => {
       contentType: "image/jpeg",
       bytes: 600,
     });
-    // One photo request per user, never more than Graph's 4 at once, and no concurrency refusals.
-    expect(photoOps(sim)).toHaveLength(1010);
+    // The metadata (mediaEtag) of every user, the bytes of the 101 photos; never more than Graph's 4
+    // at once, and no concurrency refusals.
+    expect(sim.stats().byOperation["graph:GetPhoto"]).toBe(1010);
+    expect(sim.stats().byOperation["graph:GetPhotoValue"]).toBe(101);
     expect(graph.maxPhotoInFlight).toBe(4);
     expect(sim.stats().byStatus["429"]).toBeUndefined();
     expect(sim.stats().events.photoBytes).toBe(101 * 600);
@@ -209,8 +215,8 @@ describe("syncUserPhotos", () => {
       "photos/Ünïcode-61.jpg",
     ]);
     expect([...(await blobsOf(container)).keys()].sort()).toEqual(["EN60.jpg", "Ünïcode-61.jpg"]);
-    // Graph was never asked for the photos of users whose key was refused.
-    expect(photoOps(sim)).toHaveLength(2);
+    // Graph was never asked for the photos of users whose key was refused: metadata and bytes of two.
+    expect(photoOps(sim)).toHaveLength(4);
   });
 
   it("reports users without the key when the filter lets them through, and reads on-premises mailboxes through beta", async () => {
@@ -229,8 +235,8 @@ describe("syncUserPhotos", () => {
     expect(items.get(uid(4))).toMatchObject({ status: "no-photo", reason: "ImageNotFound" });
     const paths = sim.requestLog
       .filter((r) => r.path.includes(uid(3)))
-      .map((r) => `${r.status} ${r.path.split("/")[1]}`);
-    expect(paths).toEqual(["404 v1.0", "200 beta"]);
+      .map((r) => `${r.status} ${r.path.split("/")[1]} ${r.operation}`);
+    expect(paths).toEqual(["404 v1.0 GetPhoto", "200 beta GetPhoto", "200 beta GetPhotoValue"]);
     const manifest = JSON.parse(await readFile(join(outDir, MANIFEST_NAME), "utf8"));
     expect(manifest.files["1003.jpg"].version).toBe("beta");
     // The next run goes to beta directly for that user: one metadata request.
@@ -374,30 +380,35 @@ describe("syncUserPhotos", () => {
     expect(photoOps(sim)).toHaveLength(5);
   });
 
-  it("waits out throttling with Retry-After and still saves every photo", { timeout: 30_000 }, async () => {
+  it("waits out throttling for what Retry-After says (injected timer) and still saves every photo", async () => {
     const users: FixtureUser[] = Array.from({ length: 12 }, (_, i) => ({
       i,
       employeeId: `T${i}`,
       photo: photo(i),
     }));
     const { sim, outDir } = await setup(users);
-    // Photo requests get 429 with Retry-After: 2 until the client has been told to wait four times.
+    // Photo downloads get 429 with Retry-After: 2. The four refused requests wait together; when the
+    // fourth has started waiting, Graph stops throttling and every wait ends.
     sim.setFaults({ throttleRate: 1, operations: ["GetPhotoValue"] });
+    const { timer, slept } = retryTimer(TIMEOUT_MS, (waits, wake) => {
+      if (waits.length < 4) return;
+      sim.setFaults({ throttleRate: 0 });
+      wake();
+    });
     const retries: number[] = [];
     const items = await run(
       options(sim, {
         outDir,
-        onProgress: (e) => {
-          if (e.type !== "retry") return;
-          retries.push(e.delayMs);
-          if (retries.length === 4) sim.setFaults({ throttleRate: 0 });
-        },
+        timer,
+        timeoutMs: TIMEOUT_MS,
+        onProgress: (e) => e.type === "retry" && retries.push(e.status),
       }),
     );
     expect([...items.values()].every((i) => i.status === "saved")).toBe(true);
-    // The four requests in flight were refused, waited, and succeeded; nothing else was sent meanwhile.
+    // The four requests in flight were refused and waited 2 s each, as Graph asked; then succeeded.
     expect(sim.stats().throttled).toBe(4);
-    expect(retries).toEqual([2000, 2000, 2000, 2000]);
+    expect(slept).toEqual([2000, 2000, 2000, 2000]);
+    expect(retries).toEqual([429, 429, 429, 429]);
     expect(sim.stats().byOperation["graph:GetPhotoValue"]).toBe(16);
   });
 
@@ -452,17 +463,24 @@ describe("syncUserPhotos", () => {
       scope: string | undefined;
       message: string;
     }> = [];
+    const { timer, slept } = retryTimer(TIMEOUT_MS);
     const items = await run(
       options(sim, {
         outDir,
         maxRetries: 1,
+        timer,
+        timeoutMs: TIMEOUT_MS,
         onError: (e) => errors.push({ code: e.code, status: e.status, scope: e.scope, message: e.message }),
       }),
     );
+    // One wait per user, at least the second Graph's Retry-After: 1 asked for.
+    expect(slept).toHaveLength(6);
+    for (const ms of slept) expect(ms).toBeGreaterThanOrEqual(1000);
     expect([...items.values()].map((i) => i.status)).toEqual(Array(6).fill("failed"));
     expect(items.get(uid(0))?.reason).toBe("serviceNotAvailable");
     expect(errors).toHaveLength(6);
     expect(errors[0]).toMatchObject({ code: "ERR_REMOTE", status: 503 });
+    expect(errors.every((e) => e.message.startsWith("gave up after 2 attempts"))).toBe(true);
     expect(errors.map((e) => e.scope).sort()).toEqual(users.map((u) => `u${u.i}@contoso.example`).sort());
     expect(errors[0]?.message).not.toContain("sim-graph-token");
     // One retry each (Retry-After: 1), then given up.
@@ -470,7 +488,7 @@ describe("syncUserPhotos", () => {
     expect(await tree(outDir)).toEqual([]);
   });
 
-  it("gives up on a request that outlives timeoutMs, after its retries", async () => {
+  it("gives up on a request that outlives timeoutMs, after its retries, as ERR_TIMEOUT", async () => {
     const { sim, outDir } = await setup([{ i: 1, employeeId: "Z1", photo: photo(1) }]);
     sim.setFaults({ slowRate: 1, slowMs: 1500, services: ["graph"], operations: ["GetPhotoValue"] });
     const codes: string[] = [];
@@ -484,8 +502,8 @@ describe("syncUserPhotos", () => {
         onError: (e) => codes.push(e.code),
       }),
     );
-    expect(items.get(uid(1))).toMatchObject({ status: "failed", file: null });
-    expect(codes).toEqual(["ERR_REMOTE"]);
+    expect(items.get(uid(1))).toMatchObject({ status: "failed", file: null, reason: "ERR_TIMEOUT" });
+    expect(codes).toEqual(["ERR_TIMEOUT"]);
     expect(sim.requestLog.filter((r) => r.operation === "GetPhotoValue")).toHaveLength(2);
   });
 
@@ -499,11 +517,16 @@ describe("syncUserPhotos", () => {
     const items = await run(options(sim, { outDir, size: "240x240" }));
     expect(items.get(uid(1))).toMatchObject({ status: "saved", bytes: 600 });
     expect(items.get(uid(2))).toMatchObject({ status: "no-photo", reason: "ImageNotFound" });
-    expect(photoOps(sim).map((r) => r.path)).toEqual(
-      expect.arrayContaining([
+    expect(
+      photoOps(sim)
+        .map((r) => r.path)
+        .sort(),
+    ).toEqual(
+      [
+        `/v1.0/users/${uid(1)}/photos/240x240`,
         `/v1.0/users/${uid(1)}/photos/240x240/$value`,
-        `/v1.0/users/${uid(2)}/photos/240x240/$value`,
-      ]),
+        `/v1.0/users/${uid(2)}/photos/240x240`,
+      ].sort(),
     );
     const manifest = JSON.parse(await readFile(join(outDir, MANIFEST_NAME), "utf8"));
     expect(manifest.files["S1.jpg"].size).toBe("240x240");
@@ -532,7 +555,11 @@ describe("syncUserPhotos", () => {
         },
       });
       expect(items.get(uid(1))?.status).toBe("saved");
-      expect(seen).toEqual(["/v1.0/users", `/v1.0/users/${uid(1)}/photo/$value`]);
+      expect(seen).toEqual([
+        "/v1.0/users",
+        `/v1.0/users/${uid(1)}/photo`,
+        `/v1.0/users/${uid(1)}/photo/$value`,
+      ]);
     } finally {
       await dispatcher.close();
     }

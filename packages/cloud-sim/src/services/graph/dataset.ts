@@ -21,11 +21,25 @@ export interface GraphPhoto {
   height?: number;
 }
 
+/**
+ * Graph's "no photo" answer for a user (profilephoto-get, example 3): `/photo` answers 200 with a 1x1
+ * `image/gif` entity whose `@odata.mediaEtag` is empty, and `/photo/$value` answers 404.
+ */
+export interface GraphPhotoPlaceholder {
+  placeholder: true;
+}
+
+export type GraphPhotoEntry = GraphPhoto | GraphPhotoPlaceholder;
+
+export function isPhotoPlaceholder(entry: GraphPhotoEntry | undefined): entry is GraphPhotoPlaceholder {
+  return entry !== undefined && (entry as GraphPhotoPlaceholder).placeholder === true;
+}
+
 /** The `graph` section of a dataset (SPEC section 7). */
 export interface GraphDataset {
   users?: GraphUser[];
-  /** Photos by user id. */
-  photos?: Record<string, GraphPhoto>;
+  /** Photos by user id; `{ "placeholder": true }` is Graph's 1x1 "no photo" answer. */
+  photos?: Record<string, GraphPhotoEntry>;
   /** Ids of users whose mailbox is on-premises: their photo routes answer MailboxNotHostedInExchangeOnline. */
   onPremisesMailboxes?: string[];
 }
@@ -51,14 +65,23 @@ export const graphSchema: Record<string, unknown> = {
       type: "object",
       additionalProperties: {
         type: "object",
-        additionalProperties: false,
-        required: ["contentType", "etag", "base64"],
-        properties: {
-          contentType: { type: "string", pattern: "^image/[a-z0-9.+-]+$" },
-          etag: { type: "string", minLength: 1 },
-          base64: { type: "string", pattern: "^[A-Za-z0-9+/]*={0,2}$" },
-          width: { type: "integer", minimum: 1 },
-          height: { type: "integer", minimum: 1 },
+        if: { required: ["placeholder"] },
+        // biome-ignore lint/suspicious/noThenProperty: JSON Schema's if/then/else keywords
+        then: {
+          additionalProperties: false,
+          required: ["placeholder"],
+          properties: { placeholder: { const: true } },
+        },
+        else: {
+          additionalProperties: false,
+          required: ["contentType", "etag", "base64"],
+          properties: {
+            contentType: { type: "string", pattern: "^image/[a-z0-9.+-]+$" },
+            etag: { type: "string", minLength: 1 },
+            base64: { type: "string", pattern: "^[A-Za-z0-9+/]*={0,2}$" },
+            width: { type: "integer", minimum: 1 },
+            height: { type: "integer", minimum: 1 },
+          },
         },
       },
     },
@@ -198,7 +221,7 @@ export function generateGraphDataset(rng: Rng, scale: Scale): GraphDataset {
   const ext = extensionName(appId, "employeeNumber");
   const domain = "contoso.example";
   const users: GraphUser[] = [];
-  const photos: Record<string, GraphPhoto> = {};
+  const photos: Record<string, GraphPhotoEntry> = {};
   const onPremisesMailboxes: string[] = [];
   if (scale === "large") {
     const kinds: Array<"eligible" | "disabled" | "nokey"> = [
@@ -243,6 +266,13 @@ export function generateGraphDataset(rng: Rng, scale: Scale): GraphDataset {
     user.employeeId = key;
     photos[user.id] = makePhoto(rng, 2 * 1024, 4 * 1024);
   });
+  // Two eligible users without a photo whom Graph answers with its 1x1 placeholder instead of a 404.
+  for (const idx of [45, 49]) {
+    const user = users[idx] as GraphUser;
+    user.accountEnabled = true;
+    user.employeeId = String(1000 + idx);
+    photos[user.id] = { placeholder: true };
+  }
   // Two eligible users whose mailbox is on-premises.
   for (const idx of [40, 41]) {
     const user = users[idx] as GraphUser;

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Rng } from "../../rng.js";
 import type { RequestInfo, ServiceContext, SimRequest, SimResponse, SimService } from "../../types.js";
-import type { GraphDataset, GraphPhoto, GraphUser } from "./dataset.js";
+import { type GraphDataset, type GraphPhotoEntry, type GraphUser, isPhotoPlaceholder } from "./dataset.js";
 import {
   FilterSyntaxError,
   type FilterNode,
@@ -91,6 +91,35 @@ interface Held {
   slots: number;
 }
 
+/**
+ * Photo behaviours Graph's documentation leaves open, each observed in real tenants (see the README's
+ * Microsoft Graph section for sources). Tests run the job against every position.
+ */
+export interface GraphPhotoBehaviour {
+  /**
+   * The `ETag` header of `$value`: the photo's `@odata.mediaEtag` (`"media"`, seen in
+   * msgraph-sdk-javascript#48), none at all (`"absent"`), or a value unlike the mediaEtag
+   * (`"different"`): its presence and form are undocumented.
+   */
+  valueEtag: "media" | "absent" | "different";
+  /** `id` of the 1x1 placeholder's metadata: `"1x1"` (current docs) or `"1X1"` (older answers). */
+  placeholderId: "1x1" | "1X1";
+  /** HTTP status of `MailboxNotHostedInExchangeOnline` (undocumented; 404 is what is usually seen). */
+  onPremisesStatus: number;
+  /**
+   * `/beta` for an on-premises mailbox: falls back to the photo in Entra ID (`"entra-id"`,
+   * graph-explorer-v4#634), or fails with the same error (`"same-error"`, msgraph-sdk-dotnet#688).
+   */
+  onPremisesBeta: "entra-id" | "same-error";
+}
+
+const DEFAULT_PHOTO_BEHAVIOUR: GraphPhotoBehaviour = {
+  valueEtag: "media",
+  placeholderId: "1x1",
+  onPremisesStatus: 404,
+  onPremisesBeta: "entra-id",
+};
+
 interface Routed {
   operation: string;
   version: "v1.0" | "beta";
@@ -165,7 +194,8 @@ export class GraphSimService implements SimService {
   readonly name = "graph";
   private users: GraphUser[];
   private readonly byKey = new Map<string, GraphUser>();
-  private readonly photos = new Map<string, GraphPhoto & { bytes?: Buffer }>();
+  private readonly photos = new Map<string, GraphPhotoEntry & { bytes?: Buffer }>();
+  private behaviour: GraphPhotoBehaviour = { ...DEFAULT_PHOTO_BEHAVIOUR };
   private readonly onPrem = new Set<string>();
   private knownProps = new Set<string>(KNOWN_PROPERTIES);
   private readonly inFlight = new Map<string, number>();
@@ -191,9 +221,15 @@ export class GraphSimService implements SimService {
   }
 
   /** Test hook: replaces (or with null removes) a user's photo, as an admin uploading a new one would. */
-  setPhoto(userId: string, photo: GraphPhoto | null): void {
+  setPhoto(userId: string, photo: GraphPhotoEntry | null): void {
     if (photo === null) this.photos.delete(userId.toLowerCase());
     else this.photos.set(userId.toLowerCase(), { ...photo });
+  }
+
+  /** Test hook: switches the photo behaviours the documentation leaves open (see GraphPhotoBehaviour). */
+  setPhotoBehaviour(patch: Partial<GraphPhotoBehaviour>): GraphPhotoBehaviour {
+    this.behaviour = { ...this.behaviour, ...patch };
+    return { ...this.behaviour };
   }
 
   /** Test hook: changes a user's properties. */
@@ -626,13 +662,15 @@ export class GraphSimService implements SimService {
       );
     }
     const version = r.version;
-    // v1.0 reads photos from Exchange Online only; beta falls back to Entra ID (profilephoto-get, beta).
-    if (this.onPrem.has(user.id.toLowerCase()) && version === "v1.0") {
-      return this.error(
-        404,
+    const onPremises = () =>
+      this.error(
+        this.behaviour.onPremisesStatus,
         "MailboxNotHostedInExchangeOnline",
         "Mailbox is hosted by an on-premise or non-Exchange server, which is not supported.",
       );
+    // v1.0 reads photos from Exchange Online only; beta may fall back to Entra ID (profilephoto-get, beta).
+    if (this.onPrem.has(user.id.toLowerCase())) {
+      if (version === "v1.0" || this.behaviour.onPremisesBeta === "same-error") return onPremises();
     }
     const photo = this.photos.get(user.id.toLowerCase());
     const notFound = () =>
@@ -642,6 +680,34 @@ export class GraphSimService implements SimService {
         "Exception of type 'Microsoft.Fast.Profile.Core.Exception.ImageNotFoundException' was thrown.",
       );
     if (!photo) return notFound();
+    if (isPhotoPlaceholder(photo)) {
+      // profilephoto-get example 3: the metadata of a 1x1 GIF with an empty mediaEtag; no bytes.
+      if (r.operation === "GetPhoto") {
+        return {
+          status: 200,
+          headers: this.requestHeaders(),
+          body: {
+            "@odata.context": `${owner.origin}/${version}/$metadata#users('${user.id}')/photo/$entity`,
+            "@odata.mediaContentType": "image/gif",
+            "@odata.mediaEtag": "",
+            id: this.behaviour.placeholderId,
+            height: 1,
+            width: 1,
+          },
+        };
+      }
+      if (r.operation === "ListPhotos") {
+        return {
+          status: 200,
+          headers: this.requestHeaders(),
+          body: {
+            "@odata.context": `${owner.origin}/${version}/$metadata#users('${user.id}')/photos`,
+            value: [],
+          },
+        };
+      }
+      return notFound();
+    }
     const width = photo.width ?? 648;
     const height = photo.height ?? width;
     const available = PHOTO_SIZES.filter((s) => s <= Math.max(width, height));
@@ -654,12 +720,18 @@ export class GraphSimService implements SimService {
     });
     const value = (): Answer => {
       photo.bytes ??= Buffer.from(photo.base64, "base64");
-      ctx.count("photoBytes", photo.bytes.length);
+      const bytes = photo.bytes;
+      ctx.count("photoBytes", bytes.length);
       ctx.count("photosServed");
+      const etag: Record<string, string> = {
+        media: { etag: photo.etag },
+        absent: {},
+        different: { etag: `"${createHash("sha1").update(bytes).digest("hex").slice(0, 8).toUpperCase()}"` },
+      }[this.behaviour.valueEtag];
       return {
         status: 200,
-        headers: this.requestHeaders({ "content-type": photo.contentType, etag: photo.etag }),
-        body: photo.bytes,
+        headers: this.requestHeaders({ "content-type": photo.contentType, ...etag }),
+        body: bytes,
       };
     };
     switch (r.operation) {
