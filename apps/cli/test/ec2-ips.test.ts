@@ -53,13 +53,23 @@ function expectedIds(accounts?: string[], data: AwsDataset = aws): string[] {
 
 let sim: Simulator;
 let home: string;
+const saved = { HOME: process.env.HOME, AWS_EC2_METADATA_DISABLED: process.env.AWS_EC2_METADATA_DISABLED };
 beforeAll(async () => {
   sim = await startSimulator({ dataset, services: ["aws"] });
   home = await mkdtemp(join(tmpdir(), "ec2-ips-cli-"));
+  // The SDK reads the SSO token cache under the process's own home directory (as the AWS CLI
+  // does), and its default chain would ask the instance metadata service: neither may leave the
+  // test's temp folder or loopback. Restored after the file (vitest runs each file in its own worker).
+  process.env.HOME = home;
+  process.env.AWS_EC2_METADATA_DISABLED = "true";
 });
 afterAll(async () => {
   await sim.close();
   await rm(home, { recursive: true, force: true });
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
 });
 
 /** Only AWS_* variables, each service through its own AWS_ENDPOINT_URL_<SERVICE>; the generic one leads nowhere. */
@@ -242,12 +252,14 @@ describe("cloudadmin ec2-ips --sso", () => {
     }
   });
 
-  it("exits 3 when the cached token has already expired, before any request", async () => {
+  it("exits 3 when the cached token has expired and cannot be refreshed, before any request", async () => {
     await ssoHome("2020-01-01T00:00:00Z");
     sim.resetStats();
     const r = await runCli(["ec2-ips", "--sso", "--profile", "corp"], { env: ssoEnv() });
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain("aws sso login --profile corp");
+    expect(r.stderr.trim().split("\n")[0]).toMatch(
+      /^cloudadmin: ec2-ips: .*aws sso login --sso-session corp/,
+    );
     expect(sim.stats().total).toBe(0);
   });
 });

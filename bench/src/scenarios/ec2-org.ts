@@ -7,7 +7,8 @@ import {
   expectedInstanceIps,
   generateDataset,
 } from "@cloudadmin/cloud-sim";
-import { type Ec2InstanceRecord, type Ec2IpsCounts, type Ec2IpsError, listEc2Ips } from "@cloudadmin/ec2-ips";
+import { type Ec2InstanceRecord, type Ec2IpsCounts, listEc2Ips } from "@cloudadmin/ec2-ips";
+import type { CloudAdminError } from "@cloudadmin/errors";
 import { benchResult, measureRequestRate, timed } from "../measure.js";
 import type { BenchContext, BenchResult, Scenario } from "../scenario.js";
 import { type RemoteSimulator, startSimulatorWorker } from "../sim-worker.js";
@@ -20,7 +21,7 @@ const EC2_PAGE = 1000;
 const HOME = "us-east-1";
 /** Requests the library keeps in flight in this scenario (its default is 64). */
 const CONCURRENCY = 64;
-/** Accounts the one-at-a-time baseline reads before its time is extrapolated per request. */
+/** Accounts the one-at-a-time baseline reads before its time is extrapolated per account-region. */
 const BASELINE_ACCOUNTS = 12;
 const SEED = 1;
 
@@ -59,9 +60,25 @@ function recordKey(r: Ec2InstanceRecord): string {
   return `${r.accountId}/${r.region}|${[...r.privateIps].sort()}|${[...r.publicIps].sort()}|${[...r.ipv6Ips].sort()}`;
 }
 
+/**
+ * The work the job must do, in the baseline's unit: account-regions to read (every enabled region of
+ * every ACTIVE account whose credentials and regions can be had). Extrapolating the baseline per
+ * account-region, not per request, keeps extra requests (retries, more pages) from inflating it.
+ */
+function accountRegions(aws: AwsDataset): number {
+  let n = 0;
+  for (const a of aws.accounts ?? []) {
+    if (a.State !== "ACTIVE") continue;
+    if (a.Id !== aws.managementAccountId && aws.assumeRoleDenied?.includes(a.Id)) continue;
+    if (aws.describeRegionsDenied?.includes(a.Id)) continue;
+    n += regionsOf(aws, a.Id).length;
+  }
+  return n;
+}
+
 function sameAsTruth(
   seen: Map<string, string>,
-  errors: Ec2IpsError[],
+  errors: CloudAdminError[],
   truth: ReturnType<typeof groundTruth>,
 ): boolean {
   if (seen.size !== truth.items.size) return false;
@@ -146,6 +163,7 @@ async function baseline(sim: RemoteSim, aws: AwsDataset, accounts: number, signa
   let requests = 0;
   let instances = 0;
   let read = 0;
+  let regionsRead = 0;
   let token: string | undefined;
   const listed: Array<{ Id?: string; State?: string }> = [];
   do {
@@ -188,6 +206,7 @@ async function baseline(sim: RemoteSim, aws: AwsDataset, accounts: number, signa
       continue;
     }
     for (const region of regions) {
+      regionsRead++;
       const ec2 = new EC2Client({ region, endpoint: sim.httpUrl, credentials });
       let next: string | undefined;
       try {
@@ -204,7 +223,13 @@ async function baseline(sim: RemoteSim, aws: AwsDataset, accounts: number, signa
       }
     }
   }
-  return { ms: performance.now() - started, requests, instances, accounts: read };
+  return {
+    ms: performance.now() - started,
+    requests,
+    instances,
+    accounts: read,
+    accountRegions: regionsRead,
+  };
 }
 
 async function run(ctx: BenchContext): Promise<BenchResult> {
@@ -220,7 +245,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   ctx.log(`calibrated: ${Math.round(requestRate)} requests/s (EC2 client, trivial DescribeInstances)`);
 
   try {
-    const errors: Ec2IpsError[] = [];
+    const errors: CloudAdminError[] = [];
     let counts: Ec2IpsCounts | undefined;
     let listed = 0;
     const { ms, value: seen } = await timed(async () => {
@@ -250,8 +275,9 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
 
     await sim.resetStats();
     const base = await baseline(sim, aws, BASELINE_ACCOUNTS, ctx.signal);
+    const work = accountRegions(aws);
     ctx.log(
-      `baseline: ${Math.round(base.ms)} ms for ${base.requests} requests (${base.accounts} accounts, ${base.instances} instances), extrapolated per request to ${stats.total}`,
+      `baseline: ${Math.round(base.ms)} ms for ${base.accountRegions} account-regions (${base.requests} requests, ${base.accounts} accounts, ${base.instances} instances), extrapolated per account-region to ${work}`,
     );
     return benchResult({
       scenario: "ec2-org",
@@ -260,8 +286,8 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       requests: stats.total,
       requestRate,
       baselineMs: base.ms,
-      baselineUnits: base.requests,
-      units: stats.total,
+      baselineUnits: base.accountRegions,
+      units: work,
       throttled: stats.throttled,
       retries: counts?.retries ?? 0,
       correct,
@@ -270,7 +296,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
         instances: listed,
         failedScopes: errors.length,
         concurrency: CONCURRENCY,
-        baselineSubset: `first ${BASELINE_ACCOUNTS} accounts (${base.requests} requests, ${Math.round(base.ms)} ms), extrapolated per request`,
+        baselineSubset: `first ${BASELINE_ACCOUNTS} accounts (${base.accountRegions} account-regions, ${base.requests} requests, ${Math.round(base.ms)} ms), extrapolated per account-region to ${work}`,
       },
     });
   } finally {

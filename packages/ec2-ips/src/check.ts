@@ -1,5 +1,6 @@
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { AuthError, RemoteError } from "@cloudadmin/errors";
+import { AuthError, RemoteError, isCloudAdminError } from "@cloudadmin/errors";
+import { endpointPolicyPlugin } from "./clients.js";
 import type { AwsCredentials, Ec2IpsEndpoints } from "./types.js";
 
 export interface CheckAwsAccessOptions {
@@ -22,6 +23,7 @@ const AUTH_CODES = new Set([
   "AccessDenied",
   "UnrecognizedClientException",
   "CredentialsProviderError",
+  "TokenProviderError",
 ]);
 
 /**
@@ -35,6 +37,10 @@ export async function checkAwsAccess(options: CheckAwsAccessOptions): Promise<Aw
     ...(options.endpoints?.sts ? { endpoint: options.endpoints.sts } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
+  // The endpoint policy applies to whatever endpoint the client resolves, from any source.
+  endpointPolicyPlugin.applyToStack(
+    client.middlewareStack as Parameters<typeof endpointPolicyPlugin.applyToStack>[0],
+  );
   try {
     const out = await client.send(
       new GetCallerIdentityCommand({}),
@@ -42,6 +48,7 @@ export async function checkAwsAccess(options: CheckAwsAccessOptions): Promise<Aw
     );
     return { account: out.Account ?? "", arn: out.Arn ?? "" };
   } catch (error) {
+    if (isCloudAdminError(error)) throw error;
     const name = (error as { name?: string }).name ?? "";
     const message = (error as Error).message;
     if (AUTH_CODES.has(name)) {

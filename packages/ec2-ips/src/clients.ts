@@ -5,27 +5,61 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { SSOClient } from "@aws-sdk/client-sso";
 import { STSClient } from "@aws-sdk/client-sts";
-import { ConfigError } from "@cloudadmin/errors";
+import { checkEndpoint } from "@cloudadmin/auth";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { isThrottlingError } from "./errors.js";
 import type { AwsCredentials, Ec2IpsEndpoints } from "./types.js";
 
-const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\]|localhost)$/i;
+/** The parts of a smithy `HttpRequest` the endpoint policy reads. */
+interface RequestTarget {
+  protocol?: string;
+  hostname?: string;
+  port?: number;
+}
 
-/** https anywhere; plain http only on loopback (emulators), as SPEC section 3 requires. */
-export function checkEndpoint(name: string, value: string | undefined): void {
-  if (value === undefined) return;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch (cause) {
-    throw new ConfigError(`${name} endpoint ${JSON.stringify(value)} is not a URL`, { cause });
+/**
+ * Applies auth's endpoint policy (https, or plain http only on loopback) to the URL a client has
+ * actually resolved, wherever it came from: an explicit endpoint, `AWS_ENDPOINT_URL*`, or an
+ * `endpoint_url` in `~/.aws/config` (a profile or its `services` section) that the SDK read itself.
+ */
+export function checkResolvedEndpoint(request: unknown, clientName: string | undefined): void {
+  const r = request as RequestTarget | undefined;
+  if (typeof r?.hostname !== "string") return;
+  const host = r.hostname.includes(":") && !r.hostname.startsWith("[") ? `[${r.hostname}]` : r.hostname;
+  const protocol = r.protocol?.endsWith(":") ? r.protocol : `${r.protocol ?? "https"}:`;
+  const service = (clientName ?? "AWS").replace(/Client$/, "");
+  checkEndpoint(`${protocol}//${host}${r.port ? `:${r.port}` : ""}`, `the ${service} endpoint`);
+}
+
+type Next = (args: { request: unknown }) => Promise<unknown>;
+
+/**
+ * A build-step middleware (after the endpoint is resolved and the request serialised, before the
+ * finalizeRequest step signs it), as a plugin so that it can also be handed to the SDK's credential
+ * providers for the nested STS and SSO clients they create (`clientPlugins`).
+ */
+export const endpointPolicyPlugin = {
+  applyToStack(stack: { add(middleware: unknown, options: object): void }): void {
+    stack.add(
+      (next: Next, context: { clientName?: string }) => async (args: { request: unknown }) => {
+        checkResolvedEndpoint(args.request, context.clientName);
+        return next(args);
+      },
+      { step: "build", priority: "low", name: "cloudadminEndpointPolicy", override: true },
+    );
+  },
+};
+
+/**
+ * An HTTP handler that applies the same policy just before a request leaves, for the clients the
+ * SDK's token provider creates itself (`fromSso`'s SSO-OIDC client takes a `clientConfig` but no
+ * middleware): a refresh token is never sent to a refused endpoint either.
+ */
+export class PolicyCheckedHandler extends NodeHttpHandler {
+  override handle(...args: Parameters<NodeHttpHandler["handle"]>): ReturnType<NodeHttpHandler["handle"]> {
+    checkResolvedEndpoint(args[0], undefined);
+    return super.handle(...args);
   }
-  if (url.protocol === "https:") return;
-  if (url.protocol === "http:" && LOOPBACK.test(url.hostname)) return;
-  throw new ConfigError(
-    `${name} endpoint ${url.origin} is refused: use https, or plain http only on a loopback address (127.0.0.0/8, ::1, localhost)`,
-  );
 }
 
 export interface ClientCounters {
@@ -36,27 +70,24 @@ export interface ClientCounters {
 export interface ClientFactoryOptions {
   endpoints: Ec2IpsEndpoints;
   concurrency: number;
-  timeoutMs: number;
-  maxRetries: number;
   counters: ClientCounters;
   ca?: string;
 }
 
 /**
- * Builds the SDK clients of a run over one shared HTTP handler (one connection pool for the
- * whole run, sized to the request bound), each with adaptive retry and the same per-request
- * timeout. Every attempt passes through a small middleware that counts attempts and throttling.
+ * Builds the SDK clients of a run over one shared HTTP handler (one connection pool for the whole
+ * run, sized to the request bound). The SDK's own retry is off (`maxAttempts: 1`): every call goes
+ * through paging's `retry` and `withTimeout` (see `RunContext.call`), so backoff, timeouts and the
+ * clock are the same as every other job's and can be injected. Every client carries the endpoint
+ * policy and a middleware that counts attempts and throttling.
  */
 export class ClientFactory {
-  private readonly handler: NodeHttpHandler;
+  private readonly handler: PolicyCheckedHandler;
   constructor(private readonly options: ClientFactoryOptions) {
     const agent = { keepAlive: true, maxSockets: options.concurrency + 8 };
-    this.handler = new NodeHttpHandler({
+    this.handler = new PolicyCheckedHandler({
       httpAgent: new HttpAgent(agent),
       httpsAgent: new HttpsAgent(options.ca ? { ...agent, ca: [...rootCertificates, options.ca] } : agent),
-      connectionTimeout: Math.min(options.timeoutMs, 10_000),
-      requestTimeout: options.timeoutMs,
-      throwOnRequestTimeout: true,
     });
   }
 
@@ -66,8 +97,7 @@ export class ClientFactory {
     return {
       region,
       requestHandler: this.handler,
-      retryMode: "adaptive",
-      maxAttempts: this.options.maxRetries + 1,
+      maxAttempts: 1,
       useFipsEndpoint: false,
       useDualstackEndpoint: false,
       userAgentAppId: "cloudadmin",
@@ -79,8 +109,9 @@ export class ClientFactory {
 
   private instrument<C extends { middlewareStack: unknown }>(client: C): C {
     const counters = this.options.counters;
-    // Every client's stack takes the same deserialize-step middleware; their generic types differ.
+    // Every client's stack takes the same middleware; their generic types differ.
     const stack = client.middlewareStack as { add(middleware: unknown, options: object): void };
+    endpointPolicyPlugin.applyToStack(stack);
     stack.add(
       (next: (args: unknown) => Promise<unknown>) => async (args: unknown) => {
         counters.onAttempt();

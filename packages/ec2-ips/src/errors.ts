@@ -1,7 +1,7 @@
 import {
   AbortedError,
   AuthError,
-  type CloudAdminError,
+  CloudAdminError,
   RemoteError,
   ThrottledError,
   isAbortError,
@@ -41,6 +41,8 @@ const AUTH = new Set([
   "RegionDisabledException",
   "IncompleteSignature",
 ]);
+/** The SDK's own "no credentials / no token could be found or refreshed" errors. */
+const NO_CREDENTIALS = new Set(["CredentialsProviderError", "TokenProviderError"]);
 const EXPIRED = new Set(["ExpiredToken", "ExpiredTokenException", "RequestExpired", "UnauthorizedException"]);
 
 interface SdkError {
@@ -75,6 +77,7 @@ export function toAwsError(error: unknown, what: string, hint?: string): CloudAd
   const detail = (error as SdkError)?.message ?? String(error);
   const message = `${what}: ${detail}${hint ? ` (${hint})` : ""}`;
   const base = { cause: error, remoteCode: code, ...(status === undefined ? {} : { status }) };
+  if (NO_CREDENTIALS.has(code)) return new AuthError(message, base);
   if (isThrottlingError(error)) return new ThrottledError(`${message}; retries ran out`, base);
   if (DENIED.has(code)) return new AuthError(message, { ...base, code: "ERR_ACCESS_DENIED" });
   if (EXPIRED.has(code)) return new AuthError(message, { ...base, code: "ERR_AUTH_EXPIRED" });
@@ -83,4 +86,17 @@ export function toAwsError(error: unknown, what: string, hint?: string): CloudAd
     return new RemoteError(message, { ...base, code: "ERR_TIMEOUT", retryable: true });
   }
   return new RemoteError(message, { ...base, retryable: status === undefined || status >= 500 });
+}
+
+/** The same error with the scope and phase that failed set (what `onError` receives). */
+export function scoped(error: CloudAdminError, scope: string, phase: string): CloudAdminError {
+  if (error.scope === scope && error.phase === phase) return error;
+  return new CloudAdminError(error.code, error.message, {
+    cause: error.cause ?? error,
+    scope,
+    phase,
+    ...(error.status === undefined ? {} : { status: error.status }),
+    ...(error.remoteCode === undefined ? {} : { remoteCode: error.remoteCode }),
+    retryable: error.retryable,
+  });
 }

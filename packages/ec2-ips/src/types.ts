@@ -1,5 +1,6 @@
 import type { EC2ClientConfig } from "@aws-sdk/client-ec2";
-import type { ErrorRecord } from "@cloudadmin/errors";
+import type { CloudAdminError } from "@cloudadmin/errors";
+import type { JobOptions, Shard } from "@cloudadmin/paging";
 
 /** Static credentials or a provider, as the AWS SDK takes them. */
 export type AwsCredentials = NonNullable<EC2ClientConfig["credentials"]>;
@@ -51,6 +52,8 @@ export interface Ec2IpsCounts {
   accountsListed: number;
   /** Accounts in scope (listed, ACTIVE and within `accounts`). */
   accountsTotal: number;
+  /** Accounts listed that belong to another shard (see `shard`), neither read nor skipped here. */
+  accountsOtherShards: number;
   /** Accounts skipped because their State is not ACTIVE. */
   accountsSkipped: number;
   accountsDone: number;
@@ -72,18 +75,17 @@ export interface Ec2IpsCounts {
   listingComplete: boolean;
 }
 
-/** A failure of one scope (the run goes on). `scope` is `organization`, `sso`, an account id or `account/region`. */
-export interface Ec2IpsError extends ErrorRecord {
-  phase:
-    | "list-accounts"
-    | "caller-identity"
-    | "assume-role"
-    | "get-role-credentials"
-    | "describe-regions"
-    | "describe-instances";
-  accountId?: string;
-  region?: string;
-}
+/**
+ * The step a failed scope was in: the `phase` of the `CloudAdminError` that `onError` receives.
+ * Its `scope` is `organization`, `sso`, an account id or `account/region`.
+ */
+export type Ec2IpsPhase =
+  | "list-accounts"
+  | "caller-identity"
+  | "assume-role"
+  | "get-role-credentials"
+  | "describe-regions"
+  | "describe-instances";
 
 export type Ec2IpsProgressEvent =
   | { type: "account-listed"; accountId: string; skipped: boolean; counts: Ec2IpsCounts }
@@ -93,7 +95,7 @@ export type Ec2IpsProgressEvent =
   | { type: "account-done"; accountId: string; failed: boolean; counts: Ec2IpsCounts }
   | { type: "retry"; accountId?: string; region?: string; throttled: boolean; counts: Ec2IpsCounts }
   | { type: "warning"; message: string; accountId?: string; counts: Ec2IpsCounts }
-  | { type: "error"; error: Ec2IpsError; counts: Ec2IpsCounts }
+  | { type: "error"; error: CloudAdminError; counts: Ec2IpsCounts }
   | { type: "done"; counts: Ec2IpsCounts };
 
 /** Service endpoints (default: the SDK's own resolution, which honours `AWS_ENDPOINT_URL*`). */
@@ -102,18 +104,31 @@ export interface Ec2IpsEndpoints {
   sts?: string;
   organizations?: string;
   sso?: string;
+  /** IAM Identity Center OIDC (`CreateToken`, used to refresh an `sso_session` token). */
+  ssoOidc?: string;
 }
 
 export interface Ec2IpsSsoOptions {
-  /** The IAM Identity Center access token (from `aws sso login`'s cache), or a function that returns it. */
+  /**
+   * The IAM Identity Center access token, or a function that returns a valid one whenever it is
+   * called (`resolveAwsSettings` gives the SDK's `fromSso` token provider, which refreshes an
+   * `sso_session` token within 5 minutes of its expiry). Called before each portal request.
+   */
   accessToken: string | (() => Promise<string>);
   /** The permission set to use in each account. */
   roleName: string;
   /** The Identity Center region (`sso_region`). */
   region: string;
+  /** The `sso_session` name, for messages (`aws sso login --sso-session <name>`). */
+  sessionName?: string;
 }
 
-export interface ListEc2IpsOptions {
+/**
+ * Options of {@link listEc2Ips}. `signal`, `timeoutMs` (default `DEFAULT_TIMEOUT_MS`, 30 s),
+ * `concurrency` (default 64), `maxRetries` (default 5), `timer`, `random` and `onError` are the
+ * options every cloudadmin job takes (`JobOptions`).
+ */
+export interface ListEc2IpsOptions extends JobOptions {
   /** `org` (default): list the Organization and assume `roleName` in each member; `sso`: IAM Identity Center. */
   mode?: "org" | "sso";
   /** The caller's credentials (org mode). Default: the SDK's standard provider chain. */
@@ -134,18 +149,17 @@ export interface ListEc2IpsOptions {
   fallbackRegions?: readonly string[];
   /** Only instances in these states (the `instance-state-name` filter). */
   states?: readonly string[];
+  /**
+   * Read only this shard's share of the accounts: every account is listed (cheap), and only those
+   * with `shardOf(accountId, shard.count) === shard.index` are read (the `account-listed`
+   * progress events name them; the others are only counted, in `accountsOtherShards`).
+   */
+  shard?: Shard;
+  /** Endpoints (default: the SDK's own resolution). Every endpoint a client resolves must be https, or http on loopback. */
   endpoints?: Ec2IpsEndpoints;
   /** Extra PEM CA certificate(s) to trust for https endpoints (an emulator's), besides Node's own. */
   ca?: string;
-  /** Most requests in flight at once (default 64). */
-  concurrency?: number;
-  /** Per-request timeout in ms (default 20,000). */
-  timeoutMs?: number;
-  /** Retries for throttling and transient errors (default 5). */
-  maxRetries?: number;
   /** DescribeInstances page size, 5-1000 (default 1000). */
   pageSize?: number;
-  signal?: AbortSignal;
   onProgress?: (event: Ec2IpsProgressEvent) => void;
-  onError?: (error: Ec2IpsError) => void;
 }

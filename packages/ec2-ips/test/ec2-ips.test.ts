@@ -2,9 +2,9 @@ import { type AwsDataset, type Simulator, generateDataset, startSimulator } from
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { collect } from "@cloudadmin/paging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CloudAdminError } from "@cloudadmin/errors";
 import {
   type Ec2InstanceRecord,
-  type Ec2IpsError,
   type Ec2IpsProgressEvent,
   type ListEc2IpsOptions,
   listEc2Ips,
@@ -32,9 +32,18 @@ const SUSPENDED = "444444444444";
 const PARTNER = "555555555555";
 const DEV = "666666666666";
 
+/** What `onError` received, as the CLI's errors[] shows it (the AWS code when there is one). */
+interface SeenError {
+  scope: string;
+  phase: string;
+  code: string;
+  message: string;
+  error: CloudAdminError;
+}
+
 interface Run {
   records: Ec2InstanceRecord[];
-  errors: Ec2IpsError[];
+  errors: SeenError[];
   events: Ec2IpsProgressEvent[];
 }
 
@@ -53,10 +62,21 @@ function orgOptions(sim: Simulator, extra: Partial<ListEc2IpsOptions> = {}): Lis
 }
 
 async function run(options: ListEc2IpsOptions): Promise<Run> {
-  const errors: Ec2IpsError[] = [];
+  const errors: SeenError[] = [];
   const events: Ec2IpsProgressEvent[] = [];
   const records = await collect(
-    listEc2Ips({ ...options, onError: (e) => errors.push(e), onProgress: (e) => events.push(e) }),
+    listEc2Ips({
+      ...options,
+      onError: (e) =>
+        errors.push({
+          scope: e.scope ?? "",
+          phase: e.phase ?? "",
+          code: e.remoteCode ?? e.code,
+          message: e.message,
+          error: e,
+        }),
+      onProgress: (e) => events.push(e),
+    }),
   );
   return { records, errors, events };
 }
@@ -110,17 +130,22 @@ describe("listEc2Ips in org mode", () => {
   it("reports the denied account and the SCP-denied region as errors with their phase, and goes on", () => {
     const errors = [...r.errors].sort((a, b) => a.scope.localeCompare(b.scope));
     expect(
-      errors.map(({ scope, phase, code, accountId, region }) => ({ scope, phase, code, accountId, region })),
+      errors.map(({ scope, phase, code, error }) => ({ scope, phase, code, class: error.code })),
     ).toEqual([
-      { scope: DENIED, phase: "assume-role", code: "AccessDenied", accountId: DENIED, region: undefined },
+      { scope: DENIED, phase: "assume-role", code: "AccessDenied", class: "ERR_ACCESS_DENIED" },
       {
         scope: `${PARTNER}/eu-central-1`,
         phase: "describe-instances",
         code: "UnauthorizedOperation",
-        accountId: PARTNER,
-        region: "eu-central-1",
+        class: "ERR_ACCESS_DENIED",
       },
     ]);
+    // Errors retrying cannot fix are sent once.
+    expect(
+      sim.requestLog.filter(
+        (e) => e.operation === "ec2:DescribeInstances" && e.principal === `${PARTNER}/eu-central-1`,
+      ),
+    ).toHaveLength(1);
     expect(errors[0]?.message).toContain(`arn:aws:iam::${DENIED}:role/OrganizationAccountAccessRole`);
     // The partner account's other region is still listed.
     expect(r.records.some((x) => x.accountId === PARTNER && x.region === "ap-southeast-2")).toBe(true);
@@ -167,12 +192,21 @@ describe("listEc2Ips in org mode", () => {
     const multi = byName(r.records, "multi-eni");
     expect(multi.networkInterfaces.map((n) => n.deviceIndex)).toEqual([0, 1, 2]);
     expect(multi.networkInterfaces[2]?.networkCardIndex).toBe(1);
-    expect(multi.privateIps).toEqual(multi.networkInterfaces.flatMap((n) => n.privateIps));
+    // Compared with the dataset, in SPEC order: the primary interface's primary IP first, then by
+    // device index and position.
+    const multiSrc = datasetInstance(multi.instanceId);
+    const enis = [...(multiSrc.NetworkInterfaces ?? [])].sort(
+      (a, b) => a.Attachment.DeviceIndex - b.Attachment.DeviceIndex,
+    );
+    expect(multi.privateIps).toEqual(
+      enis.flatMap((n) => [
+        ...n.PrivateIpAddresses.filter((p) => p.Primary).map((p) => p.PrivateIpAddress),
+        ...n.PrivateIpAddresses.filter((p) => !p.Primary).map((p) => p.PrivateIpAddress),
+      ]),
+    );
+    expect(multi.networkInterfaces.map((n) => n.id)).toEqual(enis.map((n) => n.NetworkInterfaceId));
     // IPv6 on the primary and on the second interface.
-    expect(multi.ipv6Ips).toEqual([
-      ...(multi.networkInterfaces[0]?.ipv6Ips ?? []),
-      ...(multi.networkInterfaces[1]?.ipv6Ips ?? []),
-    ]);
+    expect(multi.ipv6Ips).toEqual(enis.flatMap((n) => n.Ipv6Addresses.map((a) => a.Ipv6Address)));
     expect(multi.ipv6Ips).toHaveLength(2);
 
     const secondaries = byName(r.records, "secondary-ips");
@@ -328,7 +362,9 @@ describe("listEc2Ips under faults and limits", () => {
         [`${DEV}/eu-west-1`, "describe-instances"],
         [`${DEV}/us-east-1`, "describe-instances"],
       ]);
-      expect(r.errors.every((e) => e.code === "TimeoutError")).toBe(true);
+      expect(r.errors.every((e) => e.code === "ERR_TIMEOUT")).toBe(true);
+      // maxRetries 1: each region was asked twice, then given up.
+      expect(hung.requestLog.filter((e) => e.operation === "ec2:DescribeInstances")).toHaveLength(4);
       expect(finalCounts(r)).toMatchObject({ regionsFailed: 2, accountsDone: 1, accountsFailed: 1 });
     } finally {
       await hung.close();

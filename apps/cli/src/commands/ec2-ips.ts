@@ -1,7 +1,8 @@
-import { type ErrorRecord, UsageError } from "@cloudadmin/errors";
-import type { Ec2InstanceRecord, Ec2IpsCounts, Ec2IpsError } from "@cloudadmin/ec2-ips";
+import { type CloudAdminError, type ErrorRecord, UsageError, toErrorRecord } from "@cloudadmin/errors";
+import type { Ec2InstanceRecord, Ec2IpsCounts } from "@cloudadmin/ec2-ips";
+import { type Shard, parseShard } from "@cloudadmin/paging";
 import type { CommandModule } from "../command-module.js";
-import { ExitCode, exitCodeForScopes } from "../exit-codes.js";
+import { exitCodeForScopeErrors } from "../exit-codes.js";
 import { trustedCa } from "../providers.js";
 
 const TABLE_COLUMNS = [
@@ -16,20 +17,6 @@ const TABLE_COLUMNS = [
   "publicIps",
   "ipv6Ips",
 ];
-const AUTH_CODES = new Set([
-  "AccessDenied",
-  "AccessDeniedException",
-  "AuthFailure",
-  "InvalidClientTokenId",
-  "UnrecognizedClientException",
-  "ExpiredToken",
-  "ExpiredTokenException",
-  "UnauthorizedException",
-  "ERR_AUTH",
-  "ERR_AUTH_EXPIRED",
-  "ERR_ACCESS_DENIED",
-]);
-
 const PHASE_WORDS: Record<string, string> = {
   "list-accounts": "listing accounts failed",
   "caller-identity": "GetCallerIdentity failed",
@@ -53,7 +40,7 @@ function list(value: unknown, flag: string, pattern: RegExp): string[] | undefin
 }
 
 /** `AssumeRole denied or failed in 3 accounts (AccessDenied); DescribeInstances failed in 1 region (UnauthorizedOperation)` */
-function describeErrors(errors: Ec2IpsError[]): string {
+function describeErrors(errors: ErrorRecord[]): string {
   const groups = new Map<string, { n: number; codes: Set<string> }>();
   for (const e of errors) {
     const g = groups.get(e.phase) ?? { n: 0, codes: new Set<string>() };
@@ -97,6 +84,10 @@ export const ec2IpsCommand: CommandModule = {
         "--region <name>",
         "home region for Organizations, STS and DescribeRegions (default $AWS_REGION or us-east-1)",
       )
+      .option(
+        "--shard <index/count>",
+        "read only this shard's share of the accounts (stable hash of the account id; index from 0)",
+      )
       .addHelpText(
         "after",
         `
@@ -107,9 +98,15 @@ delegated prefixes. The management account is read with your own credentials.
 
 Credentials and endpoints: the AWS SDK's standard variables and files: AWS_PROFILE, AWS_REGION,
 AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY/AWS_SESSION_TOKEN, ~/.aws/config and ~/.aws/credentials,
-AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_EC2|STS|ORGANIZATIONS|SSO (https, or http on loopback only).
+AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_EC2|STS|ORGANIZATIONS|SSO|SSO_OIDC, and endpoint_url in the
+profile or its services section of ~/.aws/config (https, or http on loopback only, wherever it is set).
 --org needs organizations:ListAccounts (management or delegated administrator account) and a role to
-assume in each member; --sso needs \`aws sso login --profile <name>\` first.
+assume in each member; --sso needs \`aws sso login\` first. A profile with an sso_session has its
+token refreshed (SSO-OIDC CreateToken) within 5 minutes of its expiry, also during the run, and the
+cache under ~/.aws/sso/cache updated, as the AWS CLI does.
+
+--shard i/n reads only the accounts whose id hashes to shard i of n (every shard lists the whole
+Organization); the document records shard and scopes, and \`cloudadmin merge\` combines the shards.
 
 A failed account or region (AssumeRole denied, an SCP, an expired SSO token) does not stop the run:
 it is listed in errors[] with its phase, and the exit code is 5.
@@ -118,6 +115,7 @@ Examples:
   cloudadmin ec2-ips -o csv --out instances.csv
   cloudadmin ec2-ips --profile mgmt --regions eu-west-1,us-east-1 --state running
   cloudadmin ec2-ips --sso --profile my-sso --sso-role-name ReadOnly -o table
+  cloudadmin ec2-ips --shard 0/3 --out shard-0.json
   cloudadmin ec2-ips --simulate -o json
 `,
       );
@@ -135,6 +133,8 @@ Examples:
     const region = options.region === undefined ? undefined : String(options.region);
     if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
       throw new UsageError(`--region: '${region}' is not a region`);
+    const shard: Shard | undefined =
+      options.shard === undefined ? undefined : parseShard(String(options.shard));
 
     const sim = await ctx.simulate(["aws"]);
     if (sim && mode === "sso") {
@@ -156,7 +156,8 @@ Examples:
     );
 
     const progress = await ctx.progress("ec2-ips");
-    const errors: Ec2IpsError[] = [];
+    const errors: CloudAdminError[] = [];
+    const scopes: string[] = [];
     let counts: Ec2IpsCounts | undefined;
     const show = (c: Ec2IpsCounts) => {
       counts = c;
@@ -179,6 +180,7 @@ Examples:
       ...(accounts ? { accounts } : {}),
       ...(regions ? { regions } : {}),
       ...(states ? { states } : {}),
+      ...(shard ? { shard } : {}),
       ...(ctx.globals.concurrency === undefined ? {} : { concurrency: ctx.globals.concurrency }),
       ...(ctx.globals.timeoutMs === undefined ? {} : { timeoutMs: ctx.globals.timeoutMs }),
       ...(ctx.globals.maxRetries === undefined ? {} : { maxRetries: ctx.globals.maxRetries }),
@@ -186,23 +188,24 @@ Examples:
       signal: ctx.signal,
       onError: (e) => {
         errors.push(e);
-        ctx.log.debug(`${e.scope} ${e.phase}: ${e.code}: ${e.message}`);
+        ctx.log.debug(`${e.scope} ${e.phase}: ${e.remoteCode ?? e.code}: ${e.message}`);
       },
       onProgress: (e) => {
         if (e.type === "warning") ctx.log.warn(e.message);
+        if (e.type === "account-listed") scopes.push(e.accountId);
         show(e.counts);
       },
     });
 
     await ctx.emit({
       items,
-      errors: (): ErrorRecord[] =>
-        errors.map(({ scope, phase, code, message }) => ({ scope, phase, code, message })),
+      errors: (): ErrorRecord[] => errors.map((e) => toErrorRecord(e)),
       summary: () => ({
         mode,
         accountsListed: counts?.accountsListed ?? 0,
         accounts: counts?.accountsTotal ?? 0,
         accountsSkippedNotActive: counts?.accountsSkipped ?? 0,
+        ...(shard ? { accountsOtherShards: counts?.accountsOtherShards ?? 0 } : {}),
         accountsFailed: counts?.accountsFailed ?? 0,
         regions: counts?.regionsTotal ?? 0,
         regionsFailed: counts?.regionsFailed ?? 0,
@@ -212,13 +215,13 @@ Examples:
         retries: counts?.retries ?? 0,
         throttled: counts?.throttled ?? 0,
       }),
+      ...(shard ? { extra: () => ({ shard, scopes: [...scopes].sort() }) } : {}),
       columns: TABLE_COLUMNS,
     });
 
-    if (errors.length === 0) return ExitCode.ok;
-    const read = counts?.regionsDone ?? 0;
-    ctx.log.error(`${describeErrors(errors)}; see errors[] or rerun with -v`);
-    if (read === 0 && errors.every((e) => AUTH_CODES.has(e.code))) return ExitCode.auth;
-    return exitCodeForScopes(read, errors.length);
+    if (errors.length > 0) {
+      ctx.log.error(`${describeErrors(errors.map((e) => toErrorRecord(e)))}; see errors[] or rerun with -v`);
+    }
+    return exitCodeForScopeErrors(counts?.regionsDone ?? 0, errors);
   },
 };
