@@ -26,14 +26,7 @@ export interface ResourceGraphAccess {
 export async function checkResourceGraphAccess(
   options: CheckResourceGraphAccessOptions,
 ): Promise<ResourceGraphAccess> {
-  const endpoint = (options.endpoint ?? "https://management.azure.com").replace(/\/+$/, "");
-  const tokenScope = options.tokenScope ?? `${new URL(endpoint).origin}/.default`;
-  const client = createArgClient({
-    credential: options.credential,
-    endpoint,
-    tokenScope,
-    ...(options.ca ? { ca: options.ca } : {}),
-  });
+  const client = createArgClient(options);
   let remaining: string | null | undefined;
   try {
     const response = await client.resources(

@@ -1,175 +1,53 @@
 import { setMaxListeners } from "node:events";
-import type { QueryRequest, QueryResponse } from "@azure/arm-resourcegraph";
+import type { QueryResponse } from "@azure/arm-resourcegraph";
+import { AbortedError, CloudAdminError, RemoteError } from "@cloudadmin/errors";
+import { DEFAULT_TIMEOUT_MS, type Timer, mapConcurrent, realTimer } from "@cloudadmin/paging";
+import { createArgClient, resolveEndpoint } from "./client.js";
+import { type FetchPage, type FetchStats, createPageFetcher, toArgError } from "./fetch-page.js";
+import { QuotaPacer } from "./pacer.js";
 import {
-  AbortedError,
-  AuthError,
-  CloudAdminError,
-  InvalidInputError,
-  RemoteError,
-  ThrottledError,
-  isAbortError,
-} from "@cloudadmin/errors";
-import { type Timer, parseRetryAfter, realTimer } from "@cloudadmin/paging";
-import { createArgClient } from "./client.js";
-import { QuotaPacer, type QuotaReading, parseResetsAfter } from "./pacer.js";
-import { buildVmIpQuery } from "./query.js";
-import { type VmRow, toRecord } from "./records.js";
+  MAX_PAGE,
+  type PageTask,
+  type QueryRun,
+  type RequestScope,
+  batchSubscriptions,
+  planScopes,
+  shardSubscriptions,
+} from "./plan.js";
+import { type QueryShape, type QueryTable, buildVmIpQuery } from "./query.js";
+import { type PerIpRow, type VmRow, groupPerIpRows, toRecord } from "./records.js";
 import type { ListVmIpsOptions, VmIpProgress, VmIpRecord } from "./types.js";
 
-const DEFAULT_ENDPOINT = "https://management.azure.com";
-/** ARG's guidance: group subscriptions, under 300 per request. */
-export const MAX_BATCH = 300;
-/** ARG's `$top` maximum. */
-export const MAX_PAGE = 1000;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export { MAX_BATCH, MAX_PAGE } from "./plan.js";
 
-interface Scope {
-  label: string;
-  request: Pick<QueryRequest, "subscriptions" | "managementGroups">;
-  failed: boolean;
-  pagesPlanned: boolean;
-  pending: number;
-}
+const INVALID_QUERY_NAMES = /\b(function|operator|aggregat|unknown|not supported|unsupported)/i;
 
-interface PageTask {
-  scope: Scope;
-  skip: number;
-  skipToken?: string;
-  /** The last page planned from `totalRecords`: follow its `$skipToken` if rows appeared since. */
-  last: boolean;
-}
-
-type Headers = { get(name: string): string | undefined };
-
-function quotaFrom(headers: Headers | undefined): QuotaReading | undefined {
-  if (!headers) return undefined;
-  const remaining = Number.parseInt(headers.get("x-ms-user-quota-remaining") ?? "", 10);
-  const resetsAfterMs = parseResetsAfter(headers.get("x-ms-user-quota-resets-after"));
-  if (Number.isNaN(remaining) || resetsAfterMs === undefined) return undefined;
-  return { remaining, resetsAfterMs };
-}
-
-function retryAfterFrom(headers: Headers | undefined, now: number): number | undefined {
-  if (!headers) return undefined;
-  const ms = headers.get("retry-after-ms") ?? headers.get("x-ms-retry-after-ms");
-  if (ms && /^\d+$/.test(ms.trim())) return Number(ms);
-  return parseRetryAfter(headers.get("retry-after"), now);
-}
-
-/** ARG's error details (`InvalidQuery`, `RateLimiting`...) joined into one readable sentence. */
-function argMessage(error: { message?: string; details?: unknown }): { code?: string; text: string } {
-  const body = error.details as
-    | { error?: { code?: string; message?: string; details?: Array<{ code?: string; message?: string }> } }
-    | undefined;
-  const details = body?.error?.details ?? [];
-  const parts = details.map((d) => `${d.code ?? "Error"}: ${d.message ?? ""}`.trim());
-  return {
-    code: details[0]?.code ?? body?.error?.code,
-    text: parts.length > 0 ? parts.join("; ") : (error.message ?? "unknown error"),
-  };
-}
-
-/** Maps an SDK failure to our error classes, keeping what the service said. */
-function toError(error: unknown, scope: string, now: number): CloudAdminError {
-  if (error instanceof CloudAdminError) return error;
-  const e = error as {
-    statusCode?: number;
-    code?: string;
-    message?: string;
-    details?: unknown;
-    response?: { headers?: Headers };
-  };
-  const status = e.statusCode;
-  const { code, text } = argMessage(e);
-  const base = { cause: error, scope, phase: "resources-query", status, remoteCode: code };
-  if (status === 429) {
-    return new ThrottledError(`Resource Graph throttled the query (${text})`, {
-      ...base,
-      retryAfterMs: retryAfterFrom(e.response?.headers, now),
-    });
-  }
-  if (status === 401)
-    return new AuthError(
-      `Resource Graph refused the credential (${text}); check the token or sign in again`,
-      base,
-    );
-  if (status === 403) {
-    return new AuthError(`the principal may not read ${scope} (${text}); assign it Reader on that scope`, {
-      ...base,
-      code: "ERR_ACCESS_DENIED",
-    });
-  }
-  if (status === 400) return new RemoteError(`Resource Graph rejected the query for ${scope}: ${text}`, base);
-  if (status !== undefined && status !== 408 && status < 500)
-    return new RemoteError(`Resource Graph answered ${status} for ${scope}: ${text}`, base);
-  const network = status === undefined ? ` (${e.code ?? "network error"}: ${e.message ?? ""})` : "";
-  return new RemoteError(
-    `Resource Graph failed for ${scope}${status ? ` with ${status}` : ""}: ${status ? text : ""}${network}`.trim(),
-    {
-      ...base,
-      retryable: true,
-    },
-  );
-}
-
-function makeScopes(options: ListVmIpsOptions): Scope[] {
-  const scope = options.scope ?? { tenant: true };
-  const mk = (label: string, request: Scope["request"]): Scope => ({
-    label,
-    request,
-    failed: false,
-    pagesPlanned: false,
-    pending: 0,
-  });
-  if ("subscriptions" in scope) {
-    const seen = new Set<string>();
-    const subs: string[] = [];
-    for (const raw of scope.subscriptions) {
-      const s = raw.trim();
-      if (!GUID.test(s)) throw new InvalidInputError(`'${s}' is not a subscription ID (a GUID)`);
-      if (!seen.has(s.toLowerCase())) {
-        seen.add(s.toLowerCase());
-        subs.push(s);
-      }
-    }
-    if (subs.length === 0) throw new InvalidInputError("the subscription list is empty");
-    const size = Math.min(MAX_BATCH, Math.max(1, Math.floor(options.batchSize ?? MAX_BATCH)));
-    const batches: Scope[] = [];
-    const count = Math.ceil(subs.length / size);
-    // Even batches: 301 subscriptions become 151 + 150, not 300 + 1, so pages spread evenly.
-    const even = Math.ceil(subs.length / count);
-    for (let i = 0; i < subs.length; i += even) {
-      const part = subs.slice(i, i + even);
-      batches.push(
-        mk(
-          count === 1
-            ? `subscriptions (${part.length})`
-            : `subscriptions batch ${batches.length + 1}/${count} (${part.length})`,
-          { subscriptions: part },
-        ),
-      );
-    }
-    return batches;
-  }
-  if ("managementGroup" in scope) {
-    if (!scope.managementGroup.trim()) throw new InvalidInputError("the management group ID is empty");
-    return [
-      mk(`management group ${scope.managementGroup}`, { managementGroups: [scope.managementGroup.trim()] }),
-    ];
-  }
-  return [mk("tenant", {})];
+/** Whether ARG refused the query itself naming a function or operator: worth one try in the safer shape. */
+function refusedQueryFeature(error: CloudAdminError): boolean {
+  if (error.status !== 400) return false;
+  if (error.remoteCode !== "InvalidQuery" && !/InvalidQuery/.test(error.message)) return false;
+  return INVALID_QUERY_NAMES.test(error.message.replace(/^.*?InvalidQuery: Query is invalid[^;]*;?/, ""));
 }
 
 /**
- * Every Azure VM (ARM and classic) in a tenant, management group or subscription list, with every
- * private and public IP of every NIC and IP configuration, from Azure Resource Graph.
+ * Every Azure VM (ARM, Flexible and Uniform scale-set instances, classic) in a tenant, management
+ * group or subscription list, with every private and public IP of every NIC and IP configuration,
+ * from Azure Resource Graph.
  *
- * One query returns one row per VM; pages (1000 VMs each) are fetched in parallel with `$skip`
- * once the first page has said how many there are, paced by the quota ARG reports on every answer
- * (`x-ms-user-quota-remaining` / `-resets-after`) so that even a large tenant sees no 429. A 429
- * that happens anyway (another process sharing the quota) is retried, with or without Retry-After.
- * Records stream as pages arrive, in no particular order. A scope that cannot be read is reported
- * through `onError` (the other scopes go on); without `onError` the error is thrown.
+ * One query per scope returns one row per VM (`Resources`), and a second one the Uniform scale-set
+ * instances (`ComputeResources`; ARG allows one cross-table join per query). Pages (1000 rows) are
+ * fetched in parallel with `$skip` once the first page has said how many there are, paced by the
+ * quota ARG reports on every answer (`x-ms-user-quota-remaining` / `-resets-after`; without those
+ * headers, by the 429s alone). Fetching stops while the consumer is not reading.
+ *
+ * Never silently short: every scope's answers are checked against `resultTruncated` and
+ * `totalRecords`. When ARG does not page the grouped query (or refuses a function it uses), the
+ * scope is read again in a shape that pages (one row per IP configuration, grouped here), with one
+ * `query-shape` warning; a scope still short is reported through `onError`.
+ *
+ * A scope that cannot be read is reported through `onError` (a CloudAdminError with `scope` and
+ * `phase`); the other scopes go on. The endpoint is checked against the policy of
+ * `@cloudadmin/auth` before any token is requested.
  *
  * @example
  * ```ts
@@ -181,36 +59,25 @@ function makeScopes(options: ListVmIpsOptions): Scope[] {
  * ```
  */
 export async function* listVmIps(options: ListVmIpsOptions): AsyncGenerator<VmIpRecord, void, undefined> {
-  const scopes = makeScopes(options);
+  const scope = options.scope ?? { tenant: true };
+  // Both checks run before any token is requested.
+  const { endpoint, tokenScope } = resolveEndpoint(options);
+  let scopes = options.shard ? undefined : planScopes(scope, options.batchSize);
   const timer: Timer = options.timer ?? realTimer;
-  const random = options.random ?? Math.random;
-  const endpoint = (options.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, "");
-  let endpointUrl: URL;
-  try {
-    endpointUrl = new URL(endpoint);
-  } catch (cause) {
-    throw new InvalidInputError(`'${endpoint}' is not a URL`, { cause });
-  }
-  const pageSize = Math.min(MAX_PAGE, Math.max(1, Math.floor(options.pageSize ?? MAX_PAGE)));
-  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 15));
-  const maxRetries = Math.max(0, options.maxRetries ?? 6);
-  const timeoutMs = options.timeoutMs ?? 60_000;
-  const query = buildVmIpQuery({ includeClassic: options.includeClassic ?? true });
-  const tokenScope = options.tokenScope ?? `${endpointUrl.origin}/.default`;
-  const client = createArgClient({ ...options, endpoint, tokenScope });
-  const pacer = new QuotaPacer(timer);
   const internal = new AbortController();
   // Every request and every request waiting for quota listens on it: more than Node's default 10.
   setMaxListeners(0, internal.signal);
   const onOuterAbort = () => internal.abort(options.signal?.reason);
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
   if (options.signal?.aborted) internal.abort(options.signal.reason);
-
+  const pacer = new QuotaPacer(timer);
+  const stats: FetchStats = { throttled: 0, retries: 0 };
   const progress: VmIpProgress = {
-    scopesTotal: scopes.length,
+    scopesTotal: 0,
     scopesDone: 0,
+    scopesFailed: 0,
     pagesDone: 0,
-    pagesTotal: scopes.length,
+    pagesTotal: 0,
     records: 0,
     quotaRemaining: undefined,
     quotaWaitMs: 0,
@@ -220,182 +87,348 @@ export async function* listVmIps(options: ListVmIpsOptions): AsyncGenerator<VmIp
   const report = () => {
     progress.quotaRemaining = pacer.lastRemaining;
     progress.quotaWaitMs = pacer.waitedMs;
+    progress.throttled = stats.throttled;
+    progress.retries = stats.retries;
     options.onProgress?.({ ...progress });
   };
-  const warnedLimit = { done: false };
-  const emitted = new Set<string>();
-  const buffer: VmIpRecord[] = [];
-  let fatal: { error: unknown } | undefined;
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    const w = wake;
-    wake = undefined;
-    w?.();
-  };
-  const queue: PageTask[] = scopes.map((scope) => ({ scope, skip: 0, last: false }));
-  for (const s of scopes) s.pending = 1;
-  let running = 0;
-
-  /** One page, through the pacer, with our own retries. */
-  const fetchPage = async (task: PageTask): Promise<QueryResponse> => {
-    for (let attempt = 0; ; attempt++) {
-      const ticket = await pacer.acquire(internal.signal);
-      let headers: Headers | undefined;
-      const signal = AbortSignal.any([internal.signal, AbortSignal.timeout(timeoutMs)]);
-      try {
-        const response = await client.resources(
-          {
-            ...task.scope.request,
-            query,
-            options: {
-              top: pageSize,
-              ...(task.skipToken ? { skipToken: task.skipToken } : { skip: task.skip }),
-              resultFormat: "objectArray",
-            },
-          },
-          {
-            abortSignal: signal,
-            onResponse: (raw) => {
-              headers = raw.headers;
-            },
-          },
-        );
-        pacer.observe(ticket, quotaFrom(headers));
-        if (headers?.get("x-ms-tenant-subscription-limit-hit") === "true" && !warnedLimit.done) {
-          warnedLimit.done = true;
-          options.onWarning?.({
-            kind: "subscription-limit",
-            message: `Resource Graph read only the first 10,000 subscriptions of ${task.scope.label}; pass the subscription list to read them all in batches`,
-          });
-        }
-        return response;
-      } catch (raw) {
-        const rawHeaders = headers ?? (raw as { response?: { headers?: Headers } }).response?.headers;
-        if (internal.signal.aborted || (isAbortError(raw) && !signal.aborted)) {
-          pacer.observe(ticket, undefined);
-          throw new AbortedError(undefined, { cause: raw });
-        }
-        const timedOut = isAbortError(raw) || (raw as { name?: string }).name === "AbortError";
-        const error = timedOut
-          ? new RemoteError(`Resource Graph did not answer within ${timeoutMs} ms for ${task.scope.label}`, {
-              code: "ERR_TIMEOUT",
-              scope: task.scope.label,
-              retryable: true,
-              cause: raw,
-            })
-          : toError(raw, task.scope.label, Date.now());
-        if (error instanceof ThrottledError) {
-          progress.throttled++;
-          pacer.throttled(ticket, quotaFrom(rawHeaders), error.retryAfterMs, random);
-        } else pacer.observe(ticket, quotaFrom(rawHeaders));
-        if (!error.retryable || attempt >= maxRetries) throw error;
-        progress.retries++;
-        report();
-        if (!(error instanceof ThrottledError)) {
-          // Full-jitter exponential back-off for 5xx and dropped connections; 429s wait in the pacer.
-          await timer.sleep(Math.ceil(random() * Math.min(20_000, 500 * 2 ** attempt)), internal.signal);
-        }
-      }
-    }
-  };
-
-  const runTask = async (task: PageTask): Promise<void> => {
-    const scope = task.scope;
-    try {
-      const response = await fetchPage(task);
-      if (scope.failed) return;
-      const rows = Array.isArray(response.data) ? (response.data as VmRow[]) : [];
-      if (!scope.pagesPlanned) {
-        scope.pagesPlanned = true;
-        const pages = Math.ceil(response.totalRecords / pageSize);
-        for (let p = 1; p < pages; p++) {
-          queue.push({ scope, skip: p * pageSize, last: p === pages - 1 });
-          scope.pending++;
-          progress.pagesTotal++;
-        }
-        if (pages <= 1 && response.skipToken) {
-          queue.push({ scope, skip: rows.length, skipToken: response.skipToken, last: true });
-          scope.pending++;
-          progress.pagesTotal++;
-        }
-      } else if (task.last && response.skipToken && rows.length > 0) {
-        // More rows than the first page counted (VMs created meanwhile): follow the token.
-        queue.push({ scope, skip: task.skip + rows.length, skipToken: response.skipToken, last: true });
-        scope.pending++;
-        progress.pagesTotal++;
-      }
-      // The next pages start before this page's rows are converted: on the first page that
-      // conversion would otherwise delay every other request.
-      pump();
-      for (const row of rows) {
-        const key = row.id.toLowerCase();
-        if (emitted.has(key)) continue;
-        emitted.add(key);
-        buffer.push(toRecord(row, options.onWarning));
-      }
-      progress.pagesDone++;
-      progress.records = emitted.size;
-    } catch (error) {
-      if (error instanceof AbortedError || internal.signal.aborted) {
-        fatal ??= {
-          error: error instanceof AbortedError ? error : new AbortedError(undefined, { cause: error }),
-        };
-        return;
-      }
-      const e = error instanceof CloudAdminError ? error : toError(error, scope.label, Date.now());
-      if (!scope.failed) {
-        scope.failed = true;
-        if (options.onError) options.onError(e);
-        else fatal ??= { error: e };
-      }
-    } finally {
-      scope.pending--;
-      if (scope.pending === 0) progress.scopesDone++;
-      report();
-    }
-  };
-
-  const pump = () => {
-    while (running < concurrency && queue.length > 0 && !fatal) {
-      // First pages first: they tell how much work there is.
-      const firstIndex = queue.findIndex((t) => !t.scope.pagesPlanned);
-      const [task] = queue.splice(Math.max(firstIndex, 0), 1);
-      if (!task) break;
-      if (task.scope.failed) {
-        task.scope.pending--;
-        if (task.scope.pending === 0) progress.scopesDone++;
-        continue;
-      }
-      running++;
-      runTask(task).finally(() => {
-        running--;
-        pump();
-        notify();
-      });
-    }
-  };
+  const fetchPage = createPageFetcher({
+    client: createArgClient({ ...options, endpoint, tokenScope }),
+    pacer,
+    timer,
+    random: options.random ?? Math.random,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    maxRetries: Math.max(0, options.maxRetries ?? 6),
+    signal: internal.signal,
+    stats,
+    onRetry: report,
+  });
 
   try {
-    pump();
-    let read = 0;
-    for (;;) {
-      while (read < buffer.length) {
-        const item = buffer[read++] as VmIpRecord;
-        if (read > 4096) {
-          buffer.splice(0, read);
-          read = 0;
-        }
-        yield item;
-      }
-      if (fatal) throw fatal.error;
-      if (running === 0 && queue.length === 0) break;
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
+    if (options.shard) {
+      const mine = await shardSubscriptions(scope, options.shard, fetchPage);
+      options.onScopes?.(mine);
+      scopes = mine.length > 0 ? batchSubscriptions(mine, options.batchSize) : [];
+    } else options.onScopes?.("subscriptions" in scope ? (scopes ?? []).flatMap(subscriptionsOf) : undefined);
+    const job = new InventoryJob(options, scopes ?? [], fetchPage, progress, report, internal.signal);
+    for await (const records of mapConcurrent(job.tasks(), (task) => job.runPage(task), {
+      concurrency: Math.max(1, Math.floor(options.concurrency ?? 15)),
+      signal: internal.signal,
+      // Pages converted but not yet read: beyond these, no new page is fetched until the consumer reads.
+      highWaterMark: 2,
+    })) {
+      for (const record of records) yield record;
     }
     options.signal?.throwIfAborted();
+  } catch (error) {
+    if (options.signal?.aborted && !(error instanceof AbortedError))
+      throw new AbortedError(undefined, { cause: error });
+    throw error;
   } finally {
     options.signal?.removeEventListener("abort", onOuterAbort);
-    if (running > 0) internal.abort(new AbortedError("the consumer stopped reading"));
+    if (!internal.signal.aborted) internal.abort(new AbortedError("the consumer stopped reading"));
+  }
+}
+
+const subscriptionsOf = (s: RequestScope): string[] => s.request.subscriptions ?? [];
+
+/**
+ * The run's state between pages: which queries run over which scopes, in which shape, what each
+ * first page said, and which pages are left. `tasks()` hands out pages (first pages first);
+ * `runPage` fetches one and turns its rows into records.
+ */
+class InventoryJob {
+  private readonly queue: PageTask[] = [];
+  private inFlight = 0;
+  private wake: (() => void) | undefined;
+  private warnedShape = false;
+  private warnedLimit = false;
+  private readonly pageSize: number;
+  private readonly includeClassic: boolean;
+  private readonly scaleSets: boolean;
+
+  constructor(
+    private readonly options: ListVmIpsOptions,
+    scopes: RequestScope[],
+    private readonly fetchPage: FetchPage,
+    private readonly progress: VmIpProgress,
+    private readonly report: () => void,
+    private readonly signal: AbortSignal,
+  ) {
+    this.pageSize = Math.min(MAX_PAGE, Math.max(1, Math.floor(options.pageSize ?? MAX_PAGE)));
+    this.includeClassic = options.includeClassic ?? true;
+    this.scaleSets = options.scaleSets ?? true;
+    const tables: QueryTable[] = this.scaleSets ? ["resources", "uniform"] : ["resources"];
+    for (const table of tables) {
+      for (const s of scopes) {
+        const run: QueryRun = {
+          scope: s,
+          table,
+          label: table === "uniform" ? `${s.label} (Uniform scale-set instances)` : s.label,
+          shape: "grouped",
+          generation: 0,
+          failed: false,
+          planned: false,
+          totalRecords: 0,
+          pending: 0,
+          emitted: new Set(),
+          retriedShape: false,
+          received: 0,
+          heldRows: new Map(),
+          flushed: [],
+        };
+        this.enqueue({ run, generation: 0, skip: 0, last: false });
+      }
+    }
+    this.progress.scopesTotal = scopes.length * tables.length;
+    signal.addEventListener("abort", () => this.notify(), { once: true });
+  }
+
+  private enqueue(task: PageTask): void {
+    task.run.pending++;
+    this.progress.pagesTotal++;
+    this.queue.push(task);
+  }
+
+  private notify(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  /** Pages to fetch, first pages first (they tell how much work there is); ends when no page can add more. */
+  async *tasks(): AsyncGenerator<PageTask, void, undefined> {
+    for (;;) {
+      if (this.signal.aborted) return;
+      const first = this.queue.findIndex((t) => t.skip === 0 && !t.skipToken);
+      const [task] = this.queue.splice(Math.max(first, 0), 1);
+      if (task) {
+        if (task.run.failed || task.generation !== task.run.generation) {
+          this.settle(task.run);
+          continue;
+        }
+        this.inFlight++;
+        yield task;
+        continue;
+      }
+      if (this.inFlight === 0) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+    }
+  }
+
+  private query(run: QueryRun): string {
+    return buildVmIpQuery({
+      includeClassic: this.includeClassic,
+      scaleSets: this.scaleSets,
+      shape: run.shape,
+      table: run.table,
+    });
+  }
+
+  /** One page: fetched under the quota, checked, planned from, and turned into records. */
+  async runPage(task: PageTask): Promise<VmIpRecord[]> {
+    const run = task.run;
+    const records = await this.fetchAndAccept(task);
+    // The scope's last page completes the VMs held at page edges.
+    return run.flushed.length > 0 ? records.concat(run.flushed.splice(0)) : records;
+  }
+
+  private async fetchAndAccept(task: PageTask): Promise<VmIpRecord[]> {
+    const run = task.run;
+    try {
+      const answer = await this.fetchPage(
+        {
+          ...run.scope.request,
+          query: this.query(run),
+          options: {
+            top: this.pageSize,
+            ...(task.skipToken ? { skipToken: task.skipToken } : { skip: task.skip }),
+            resultFormat: "objectArray",
+          },
+        },
+        run.label,
+      );
+      if (run.failed || task.generation !== run.generation) return [];
+      if (answer.subscriptionLimitHit && !this.warnedLimit) {
+        this.warnedLimit = true;
+        this.options.onWarning?.({
+          kind: "subscription-limit",
+          message: `Resource Graph read only the first 10,000 subscriptions of ${run.scope.label}; pass the subscription list to read them all in batches`,
+        });
+      }
+      return this.accept(task, answer.response);
+    } catch (error) {
+      if (error instanceof AbortedError || this.signal.aborted) throw error;
+      const e = error instanceof CloudAdminError ? error : toArgError(error, run.label, Date.now());
+      if (run.shape === "grouped" && !run.retriedShape && refusedQueryFeature(e)) {
+        run.retriedShape = true;
+        this.switchShape(run, `Resource Graph refused the grouped query (${e.message})`);
+      } else this.fail(run, e);
+      return [];
+    } finally {
+      this.settle(run);
+      this.inFlight--;
+      this.report();
+      this.notify();
+    }
+  }
+
+  /** Checks one answer, plans the scope's pages from the first one, and builds the records it completes. */
+  private accept(task: PageTask, response: QueryResponse): VmIpRecord[] {
+    const run = task.run;
+    const rows = Array.isArray(response.data) ? (response.data as Array<Record<string, unknown>>) : [];
+    const truncated = String(response.resultTruncated).toLowerCase() === "true";
+    if (!run.planned) {
+      run.planned = true;
+      run.totalRecords = response.totalRecords;
+      const unpaged = truncated || (rows.length < response.totalRecords && !response.skipToken);
+      if (unpaged) {
+        if (run.shape === "grouped") {
+          this.switchShape(
+            run,
+            `Resource Graph answered the grouped query with ${rows.length} of ${response.totalRecords} rows and no way to page (resultTruncated: ${truncated})`,
+          );
+          return [];
+        }
+        this.fail(run, this.shortError(run, rows.length));
+        return [];
+      }
+      const pages = Math.ceil(response.totalRecords / this.pageSize);
+      for (let p = 1; p < pages; p++)
+        this.enqueue({ run, generation: run.generation, skip: p * this.pageSize, last: p === pages - 1 });
+      if (pages <= 1 && response.skipToken)
+        this.enqueue({
+          run,
+          generation: run.generation,
+          skip: rows.length,
+          skipToken: response.skipToken,
+          last: true,
+        });
+    } else if (truncated) {
+      if (run.shape === "grouped") {
+        this.switchShape(run, "Resource Graph marked a page of the grouped query resultTruncated");
+        return [];
+      }
+      this.fail(run, this.shortError(run, run.emitted.size));
+      return [];
+    } else if (task.last && response.skipToken && rows.length > 0) {
+      // More rows than the first page counted (VMs created meanwhile): follow the token.
+      this.enqueue({
+        run,
+        generation: run.generation,
+        skip: task.skip + rows.length,
+        skipToken: response.skipToken,
+        last: true,
+      });
+    }
+    this.progress.pagesDone++;
+    return run.shape === "grouped"
+      ? this.groupedRecords(run, rows as unknown as VmRow[])
+      : this.perIpRecords(run, rows as unknown as PerIpRow[]);
+  }
+
+  private groupedRecords(run: QueryRun, rows: VmRow[]): VmIpRecord[] {
+    const out: VmIpRecord[] = [];
+    for (const row of rows) {
+      const key = row.id.toLowerCase();
+      if (run.emitted.has(key)) continue;
+      run.emitted.add(key);
+      out.push(toRecord(row, this.options.onWarning));
+    }
+    this.progress.records += out.length;
+    return out;
+  }
+
+  /**
+   * Rows of the per-IP shape, ordered by VM: a VM whose rows sit inside this page is complete; the
+   * first and last VM of a page may continue on a neighbouring page, so they wait for the scope's end.
+   */
+  private perIpRecords(run: QueryRun, rows: PerIpRow[]): VmIpRecord[] {
+    run.received += rows.length;
+    const grouped = new Map<string, VmRow>();
+    groupPerIpRows(rows, grouped);
+    const keys = [...grouped.keys()];
+    const out: VmIpRecord[] = [];
+    keys.forEach((key, i) => {
+      if (run.emitted.has(key)) return;
+      const vm = grouped.get(key) as VmRow;
+      if (i === 0 || i === keys.length - 1) {
+        const rowsOfVm = rows.filter((r) => r.id.toLowerCase() === key);
+        const held = run.heldRows.get(key) ?? [];
+        held.push(...rowsOfVm);
+        run.heldRows.set(key, held);
+        return;
+      }
+      run.emitted.add(key);
+      out.push(toRecord(vm, this.options.onWarning));
+    });
+    this.progress.records += out.length;
+    return out;
+  }
+
+  /** Once a scope has no page left: flush held VMs, compare what came with `totalRecords`. */
+  private settle(run: QueryRun): void {
+    run.pending--;
+    if (run.pending > 0) return;
+    if (run.failed) return;
+    if (run.heldRows.size > 0) {
+      const grouped = new Map<string, VmRow>();
+      for (const rows of run.heldRows.values()) groupPerIpRows(rows, grouped);
+      run.heldRows.clear();
+      for (const [key, vm] of grouped) {
+        if (run.emitted.has(key)) continue;
+        run.emitted.add(key);
+        run.flushed.push(toRecord(vm, this.options.onWarning));
+        this.progress.records++;
+      }
+    }
+    const received = run.shape === "grouped" ? run.emitted.size : run.received;
+    if (received < run.totalRecords) {
+      if (run.shape === "grouped") {
+        this.switchShape(
+          run,
+          `Resource Graph paged the grouped query short (${received} of ${run.totalRecords} rows)`,
+        );
+        return;
+      }
+      this.fail(run, this.shortError(run, received));
+      return;
+    }
+    this.progress.scopesDone++;
+  }
+
+  private shortError(run: QueryRun, received: number): CloudAdminError {
+    return new RemoteError(
+      `Resource Graph returned ${received} of ${run.totalRecords} rows for ${run.label} and would not page the rest; the VMs of this scope are incomplete`,
+      { scope: run.label, phase: "resources-query", code: "ERR_REMOTE" },
+    );
+  }
+
+  /** Reads the scope again in the per-IP shape, which pages; warns once per run. */
+  private switchShape(run: QueryRun, why: string): void {
+    const shape: QueryShape = "per-ip";
+    run.shape = shape;
+    run.generation++;
+    run.planned = false;
+    run.totalRecords = 0;
+    run.received = 0;
+    run.heldRows.clear();
+    if (!this.warnedShape) {
+      this.warnedShape = true;
+      this.options.onWarning?.({
+        kind: "query-shape",
+        message: `${why}; reading again with one row per IP configuration (more pages, same result)`,
+      });
+    }
+    this.enqueue({ run, generation: run.generation, skip: 0, last: false });
+  }
+
+  private fail(run: QueryRun, error: CloudAdminError): void {
+    if (run.failed) return;
+    run.failed = true;
+    this.progress.scopesFailed++;
+    this.progress.scopesDone++;
+    this.options.onError?.(error);
   }
 }

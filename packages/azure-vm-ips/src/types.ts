@@ -1,6 +1,5 @@
 import type { TokenCredential } from "@azure/core-auth";
-import type { CloudAdminError } from "@cloudadmin/errors";
-import type { Timer } from "@cloudadmin/paging";
+import type { JobOptions, Shard } from "@cloudadmin/paging";
 
 /** One network interface of an ARM VM and the addresses on all its IP configurations. */
 export interface NetworkInterfaceIps {
@@ -26,6 +25,10 @@ export interface VmIpRecord {
   /** `running`, `deallocated`, `stopped`... (from `PowerState/<state>`), or null where ARG has none. */
   powerState: string | null;
   deploymentModel: "arm" | "classic";
+  /** The scale set's ARM resource ID for a scale-set instance (Uniform or Flexible), else null. */
+  scaleSet: string | null;
+  /** A Uniform scale-set instance's ID (`"3"`), else null. */
+  instanceId: string | null;
   /** Every private IP of every NIC (primary NIC first), IPv4 and IPv6; never null or empty strings. */
   privateIps: string[];
   publicIps: string[];
@@ -35,7 +38,7 @@ export interface VmIpRecord {
 
 /** Something odd in the data that did not stop the run (SPEC: a warning on stderr, not an error). */
 export interface VmIpWarning {
-  kind: "missing-nic" | "subscription-limit";
+  kind: "missing-nic" | "subscription-limit" | "query-shape";
   message: string;
   vmId?: string;
   nicId?: string;
@@ -46,6 +49,8 @@ export interface VmIpProgress {
   /** Scopes (subscription batches, or the one tenant/management-group scope). */
   scopesTotal: number;
   scopesDone: number;
+  /** Scopes reported through `onError`. */
+  scopesFailed: number;
   /** Pages fetched, and pages known to be needed so far. */
   pagesDone: number;
   pagesTotal: number;
@@ -62,13 +67,17 @@ export interface VmIpProgress {
 /** The scope a run reads: a subscription list (batched), one management group, or the whole tenant. */
 export type VmIpScope = { subscriptions: string[] } | { managementGroup: string } | { tenant: true };
 
-export interface ListVmIpsOptions {
+/**
+ * Options of {@link listVmIps}. The shared job options (`signal`, `timeoutMs`, `concurrency`,
+ * `maxRetries`, `timer`, `random`, `onError`) mean what they mean for every cloudadmin job.
+ */
+export interface ListVmIpsOptions extends JobOptions {
   /** Any `@azure/core-auth` TokenCredential (DefaultAzureCredential, a static bearer token...). */
   credential: TokenCredential;
   /**
    * ARM endpoint (default `https://management.azure.com`); a sovereign cloud's or an emulator's.
-   * Plain http is accepted for emulators (the token then goes over http: callers should allow it
-   * on loopback only, as the CLI does).
+   * https, or plain http only on loopback (emulators): anything else is refused before a token is
+   * requested.
    */
   endpoint?: string;
   /** Token scope (default: the endpoint's origin + `/.default`). */
@@ -79,25 +88,25 @@ export interface ListVmIpsOptions {
   scope?: VmIpScope;
   /** Include classic (ASM) VMs (default true). */
   includeClassic?: boolean;
+  /** Include scale-set instances, Uniform (from `ComputeResources`) and Flexible (default true). */
+  scaleSets?: boolean;
+  /**
+   * Read only this shard's share of the subscriptions (`shardOf(subscriptionId, count) === index`).
+   * The scope's subscriptions are listed first (one cheap query), then only the shard's are read.
+   */
+  shard?: Shard;
   /** Subscriptions per request when a list is given (default and maximum 300, ARG's guidance). */
   batchSize?: number;
   /** Rows per page (default and maximum 1000). */
   pageSize?: number;
-  /** Most requests in flight at once (default 15, ARG's usual quota per window). */
-  concurrency?: number;
-  /** Retries per request for 429, 5xx and dropped connections (default 6). */
-  maxRetries?: number;
-  /** Per-request timeout in ms (default 60,000). */
-  timeoutMs?: number;
-  signal?: AbortSignal;
-  /** A scope that could not be read (after retries). Without it, the first such error is thrown. */
-  onError?: (error: CloudAdminError) => void;
   onWarning?: (warning: VmIpWarning) => void;
   onProgress?: (progress: VmIpProgress) => void;
-  /** Clock and sleep (tests). */
-  timer?: Timer;
-  /** Uniform [0, 1) source for back-off jitter (tests). */
-  random?: () => number;
+  /**
+   * The subscriptions this run reads, once they are known (before the first VM): with `shard`, the
+   * shard's share of the scope; without it, the subscription list given, or undefined for a tenant
+   * or management-group scope read whole.
+   */
+  onScopes?: (subscriptionIds: string[] | undefined) => void;
   /** User-Agent prefix (default `cloudadmin`). */
   userAgent?: string;
 }

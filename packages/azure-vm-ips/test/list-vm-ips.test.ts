@@ -17,6 +17,7 @@ import {
   expectedVmInventory,
   generateAzureDataset,
 } from "@cloudadmin/cloud-sim";
+import { VirtualTimer } from "./virtual-timer.js";
 import {
   type ListVmIpsOptions,
   type VmIpProgress,
@@ -122,8 +123,12 @@ describe("listVmIps against the Resource Graph simulator (real SDK, HTTPS)", () 
     );
     const last = progress.at(-1) as VmIpProgress;
     expect(last.records).toBe(expected.size);
-    expect(last.pagesDone).toBe(Math.ceil(expected.size / 7));
-    expect(last.scopesDone).toBe(1);
+    // Two queries: Resources (ARM, Flexible, classic) and ComputeResources (Uniform instances).
+    const uniform = [...expected.values()].filter((vm) => vm.instanceId !== null).length;
+    expect(uniform).toBeGreaterThan(0);
+    expect(last.pagesDone).toBe(Math.ceil((expected.size - uniform) / 7) + Math.ceil(uniform / 7));
+    expect(last.scopesDone).toBe(2);
+    expect(last.scopesFailed).toBe(0);
     expect(last.throttled).toBe(0);
   });
 
@@ -185,6 +190,7 @@ describe("listVmIps against the Resource Graph simulator (real SDK, HTTPS)", () 
     const records = await collect(
       opts(sim, "unknown-subs", {
         scope: { subscriptions: ["44444444-4444-4444-8444-444444444444"] },
+        scaleSets: false,
         onError: (e) => errors.push(e),
       }),
     );
@@ -203,8 +209,8 @@ describe("listVmIps against the Resource Graph simulator (real SDK, HTTPS)", () 
 });
 
 describe("listVmIps: a query Resource Graph rejects", () => {
-  it("reports InvalidQuery with ARG's own details, once per scope, without retrying", async () => {
-    // A Resource Graph that does not know one of the query's functions answers as ARG does.
+  it("reports InvalidQuery with ARG's own details once per scope, after one try in the safer shape", async () => {
+    // A Resource Graph that refuses every query answers as ARG does.
     const strict: SimService = {
       name: "arg-strict",
       classify: (req) =>
@@ -225,7 +231,7 @@ describe("listVmIps: a query Resource Graph rejects", () => {
                 message:
                   "Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error before retrying.",
               },
-              { code: "UnknownFunction", message: "Unknown function: 'bag_pack'." },
+              { code: "UnknownFunction", message: "Unknown function: 'make_list'." },
             ],
           },
         },
@@ -235,7 +241,16 @@ describe("listVmIps: a query Resource Graph rejects", () => {
     const sim = await startSimulator({ dataset: {}, services: [], customServices: [strict] });
     try {
       const errors: CloudAdminError[] = [];
-      const records = await collect(opts(sim, "strict", { onError: (e) => errors.push(e) }));
+      const warnings: VmIpWarning[] = [];
+      let last: VmIpProgress | undefined;
+      const records = await collect(
+        opts(sim, "strict", {
+          scaleSets: false,
+          onError: (e) => errors.push(e),
+          onWarning: (w) => warnings.push(w),
+          onProgress: (p) => (last = p),
+        }),
+      );
       expect(records).toEqual([]);
       expect(errors).toHaveLength(1);
       expect(errors[0]).toMatchObject({
@@ -243,12 +258,15 @@ describe("listVmIps: a query Resource Graph rejects", () => {
         status: 400,
         remoteCode: "InvalidQuery",
         scope: "tenant",
+        phase: "resources-query",
       });
       expect(errors[0]?.message).toBe(
-        "Resource Graph rejected the query for tenant: InvalidQuery: Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error before retrying.; UnknownFunction: Unknown function: 'bag_pack'.",
+        "Resource Graph rejected the query for tenant: InvalidQuery: Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error before retrying.; UnknownFunction: Unknown function: 'make_list'.",
       );
-      expect(sim.stats().total).toBe(1);
-      await expect(collect(opts(sim, "strict"))).rejects.toThrow(/Unknown function: 'bag_pack'/);
+      expect(warnings.map((w) => w.kind)).toEqual(["query-shape"]);
+      // The grouped query, then once the per-IP shape; never more.
+      expect(sim.stats().total).toBe(2);
+      expect(last).toMatchObject({ scopesTotal: 1, scopesDone: 1, scopesFailed: 1 });
     } finally {
       await sim.close();
     }
@@ -315,6 +333,8 @@ describe("listVmIps: IDs whose casing differs between VM, NIC and public IP reco
         vmSize: "Standard_B2s",
         powerState: "running",
         deploymentModel: "arm",
+        scaleSet: null,
+        instanceId: null,
         privateIps: ["10.1.0.4", "10.1.0.5", "fd00::5", "10.2.0.4"],
         publicIps: ["51.0.0.1", "51.0.0.2"],
         networkInterfaces: [
@@ -343,7 +363,7 @@ describe("listVmIps: scale, batching and throttling", () => {
     });
     try {
       const subscriptions = azure.subscriptions.map((s) => s.subscriptionId);
-      const records = await collect(opts(sim, "batches", { scope: { subscriptions } }));
+      const records = await collect(opts(sim, "batches", { scope: { subscriptions }, scaleSets: false }));
       expect(byId(records)).toEqual(withoutMissing(expectedVmInventory(azure)));
       const sizes = bodies.map((b) => (b.subscriptions as string[]).length).sort((a, b) => b - a);
       expect(sizes).toEqual([275, 275, 275, 275]);
@@ -362,19 +382,27 @@ describe("listVmIps: scale, batching and throttling", () => {
       ...generateAzureDataset(createRng(8), { subscriptions: 40, armVms: 1900, classicVms: 30 }),
       quota: { limit: 4, windowSeconds: 1 },
     };
-    const sim = await startSimulator({
-      dataset: { azure },
-      services: ["arg"],
-      latency: { arg: { baseMs: 20, perUnitMs: 0.01 } },
-    });
+    // The job and the simulator share a virtual clock: five quota windows pass in milliseconds.
+    const timer = new VirtualTimer();
+    const sim = await startSimulator({ dataset: { azure }, services: ["arg"], clock: timer.clock });
     try {
       let last: VmIpProgress | undefined;
-      const records = await collect(opts(sim, "paced", { pageSize: 100, onProgress: (p) => (last = p) }));
+      const records = await collect(
+        opts(sim, "paced", {
+          pageSize: 100,
+          scaleSets: false,
+          timer,
+          timeoutMs: 600_000,
+          onProgress: (p) => (last = p),
+        }),
+      );
       expect(byId(records)).toEqual(withoutMissing(expectedVmInventory(azure)));
       const stats = sim.stats();
       expect(stats.byStatus).toEqual({ "200": 20 });
       expect(stats.throttled).toBe(0);
       expect(last).toMatchObject({ pagesDone: 20, pagesTotal: 20, throttled: 0, retries: 0, records: 1930 });
+      // It waited for the windows (20 queries at 4 per window: at least 4 window ends).
+      expect(last?.quotaWaitMs).toBeGreaterThanOrEqual(3000);
       // The quota was really the limit: no window held more than 4 queries.
       const starts = sim.requestLog.map((e) => e.t);
       for (const t of starts)
@@ -389,7 +417,8 @@ describe("listVmIps: scale, batching and throttling", () => {
       ...generateAzureDataset(createRng(9), { subscriptions: 5, armVms: 120, classicVms: 0 }),
       quota: { limit: 3, windowSeconds: 1 },
     };
-    const sim = await startSimulator({ dataset: { azure }, services: ["arg"] });
+    const timer = new VirtualTimer();
+    const sim = await startSimulator({ dataset: { azure }, services: ["arg"], clock: timer.clock });
     try {
       // Another tool of the same principal spends the window first.
       const other = new ResourceGraphClient(new StaticTokenCredential("test-token-shared-principal"), {
@@ -399,7 +428,14 @@ describe("listVmIps: scale, batching and throttling", () => {
       for (let i = 0; i < 3; i++) await other.resources({ query: "Resources | project id" });
       let last: VmIpProgress | undefined;
       const records = await collect(
-        opts(sim, "shared-principal", { pageSize: 50, onProgress: (p) => (last = p) }),
+        opts(sim, "shared-principal", {
+          pageSize: 50,
+          scaleSets: false,
+          timer,
+          timeoutMs: 600_000,
+          random: () => 0.5,
+          onProgress: (p) => (last = p),
+        }),
       );
       expect(byId(records)).toEqual(withoutMissing(expectedVmInventory(azure)));
       expect(sim.stats().byStatus["429"]).toBe(1);
@@ -407,6 +443,9 @@ describe("listVmIps: scale, batching and throttling", () => {
       expect(last?.retries).toBe(1);
       const refused = sim.requestLog.find((e) => e.status === 429);
       expect(refused).toBeDefined();
+      // No Retry-After and no quota left: the documented 1-5 s back-off (random 0.5 -> 3 s).
+      // The 429 said the quota resets in 00:00:01: the job waited for that (+40 ms margin), no longer.
+      expect(timer.slept).toContain(1040);
     } finally {
       await sim.close();
     }
@@ -414,21 +453,31 @@ describe("listVmIps: scale, batching and throttling", () => {
 
   it("retries throttling and 5xx injected by the service, with Retry-After", async () => {
     const azure = generateAzureDataset(createRng(10), { subscriptions: 5, armVms: 200, classicVms: 5 });
+    const timer = new VirtualTimer();
     const sim = await startSimulator({
       dataset: { azure },
       services: ["arg"],
       faults: { throttleRate: 0.1, errorRate: 0.1 },
       seed: 4,
+      clock: timer.clock,
     });
     try {
       let last: VmIpProgress | undefined;
       const records = await collect(
-        opts(sim, "faults", { pageSize: 40, random: () => 0, onProgress: (p) => (last = p) }),
+        opts(sim, "faults", {
+          pageSize: 40,
+          random: () => 0,
+          timer,
+          timeoutMs: 600_000,
+          onProgress: (p) => (last = p),
+        }),
       );
       expect(byId(records)).toEqual(withoutMissing(expectedVmInventory(azure)));
       const stats = sim.stats();
       expect(stats.faults.throttle + stats.faults.error).toBeGreaterThan(0);
       expect(last?.retries).toBe(stats.faults.throttle + stats.faults.error);
+      // Each injected 429 said Retry-After: 1, and the job waited that long before the next query.
+      if (stats.faults.throttle > 0) expect(timer.slept.some((ms) => ms >= 1000)).toBe(true);
     } finally {
       await sim.close();
     }

@@ -1,6 +1,6 @@
 import { createRequire } from "node:module";
 import { describe, expect, it } from "vitest";
-import { buildVmIpQuery } from "../src/index.js";
+import { type VmIpQueryOptions, buildVmIpQuery } from "../src/query.js";
 
 // The official Kusto parser (the one ADX and the portal use); it is a global-script bundle.
 const require = createRequire(import.meta.url);
@@ -40,8 +40,35 @@ function count(query: string, pattern: RegExp): number {
 }
 
 describe("the inventory query", () => {
-  for (const includeClassic of [true, false]) {
-    const query = buildVmIpQuery({ includeClassic });
+  const variants: VmIpQueryOptions[] = [
+    ...[true, false].map((includeClassic) => ({ includeClassic })),
+    ...(["grouped", "per-ip"] as const).flatMap((shape) =>
+      (["resources", "uniform"] as const).map((table) => ({ includeClassic: true, shape, table })),
+    ),
+    { includeClassic: true, scaleSets: false },
+  ];
+  for (const variant of variants) {
+    const includeClassic = JSON.stringify(variant);
+    const query = buildVmIpQuery(variant);
+
+    it(`uses only functions from ARG's documented queries (${includeClassic})`, () => {
+      const code = query.replace(/'[^']*'/g, "''");
+      const called = new Set([...code.matchAll(/(?<![=\w])([a-z_]+)\s*\(/g)].map((m) => m[1]));
+      const documented = [
+        "tolower",
+        "tostring",
+        "pack",
+        "make_list",
+        "coalesce",
+        "array_length",
+        "iff",
+        "dynamic",
+        "isnotempty",
+        "isempty",
+      ];
+      expect([...called].filter((f) => !documented.includes(f as string))).toEqual([]);
+      if (variant.shape === "per-ip") expect(code).not.toMatch(/\bsummarize\b|\bpack\(/);
+    });
 
     it(`parses without diagnostics in the Kusto language service (classic ${includeClassic})`, () => {
       expect(diagnostics(query)).toEqual([]);

@@ -107,10 +107,36 @@ describe("arg dataset", () => {
     expect([...types].sort()).toEqual([
       "microsoft.classiccompute/virtualmachines",
       "microsoft.compute/virtualmachines",
+      "microsoft.compute/virtualmachinescalesets",
       "microsoft.network/networkinterfaces",
       "microsoft.network/publicipaddresses",
     ]);
     expect(azure.resources.every((r) => r.resourceGroup === r.resourceGroup.toLowerCase())).toBe(true);
+    // Uniform instances, their NICs and public IPs are ComputeResources rows; Flexible ones ordinary VMs.
+    const compute = new Set((azure.computeResources ?? []).map((r) => r.type));
+    expect([...compute].sort()).toEqual([
+      "microsoft.compute/virtualmachinescalesets/virtualmachines",
+      "microsoft.compute/virtualmachinescalesets/virtualmachines/networkinterfaces",
+      "microsoft.compute/virtualmachinescalesets/virtualmachines/networkinterfaces/ipconfigurations/publicipaddresses",
+    ]);
+    const flexible = azure.resources.filter(
+      (r) => (r.properties.virtualMachineScaleSet as { id?: string } | undefined)?.id !== undefined,
+    );
+    expect(flexible.length).toBeGreaterThan(0);
+  });
+
+  it("refuses a ComputeResources row of another type", () => {
+    const dataset = generateDataset({ scale: "small", seed: 7, services: ["arg"] });
+    const azure = dataset.azure as AzureDataset;
+    const vm = azure.resources.find((r) => r.type === "microsoft.compute/virtualmachines");
+    azure.computeResources = [
+      ...(azure.computeResources ?? []),
+      { ...(vm as ArgResource), id: `${vm?.id}-copy` },
+    ];
+    expect(findDatasetProblems(dataset)).toContainEqual({
+      path: `$.azure.computeResources[${(azure.computeResources?.length ?? 1) - 1}].type`,
+      message: "is not a ComputeResources type (a Uniform scale-set instance, its NIC or its public IP)",
+    });
   });
 
   it("is reproducible from the seed and honours the parameters", () => {

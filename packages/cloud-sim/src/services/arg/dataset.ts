@@ -44,16 +44,75 @@ export interface ArgQuotaSettings {
   retryAfter?: boolean;
 }
 
+/**
+ * How the simulated Resource Graph behaves where the documentation leaves it open (README: "ARG
+ * switches"). The default of each is the behaviour the project's queries were written for.
+ */
+export interface ArgServiceSettings {
+  /**
+   * A `summarize` nested inside a `join` (not at the top level, which ARG documents as "first page
+   * only"): `pages` pages it like any query (default); `first-page` answers only the first page
+   * (`$skip` and `$skipToken` ignored, no `$skipToken`, `resultTruncated: "false"`, `totalRecords`
+   * counting every row); `truncated` answers the first page with `resultTruncated: "true"` and no
+   * `$skipToken`, as ARG documents for results it will not page.
+   */
+  nestedSummarize?: "pages" | "first-page" | "truncated";
+  /** Whether answers carry `x-ms-user-quota-remaining` / `-resets-after` (default true). */
+  quotaHeaders?: boolean;
+  /** Functions this Resource Graph does not know: a query calling one gets 400 InvalidQuery naming it. */
+  unsupportedFunctions?: string[];
+}
+
 /** The `azure` section of a dataset (SPEC section 7). */
 export interface AzureDataset {
   tenantId?: string;
   subscriptions: AzureSubscription[];
   resources: ArgResource[];
+  /**
+   * Raw rows of ARG's `ComputeResources` table: Uniform scale-set instances
+   * (`microsoft.compute/virtualmachinescalesets/virtualmachines`), their NICs
+   * (`.../virtualmachines/networkinterfaces`) and public IPs
+   * (`.../networkinterfaces/ipconfigurations/publicipaddresses`).
+   */
+  computeResources?: ArgResource[];
   quota?: ArgQuotaSettings;
+  service?: ArgServiceSettings;
 }
 
 const GUID = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$";
 const nullableObject = { type: ["object", "null"] };
+
+/** Raw rows of one ARG table, as ARG stores them. */
+const ROWS_SCHEMA: Record<string, unknown> = {
+  type: "array",
+  items: {
+    type: "object",
+    additionalProperties: false,
+    required: ["id", "name", "type", "location", "resourceGroup", "subscriptionId", "properties"],
+    properties: {
+      id: {
+        type: "string",
+        pattern: "^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/[^/]+/[^/]+",
+        minLength: 1,
+      },
+      name: { type: "string", minLength: 1 },
+      type: { type: "string", pattern: "^[a-z0-9.]+/[a-z0-9./]+$" },
+      tenantId: { type: "string" },
+      kind: { type: "string" },
+      location: { type: "string" },
+      resourceGroup: { type: "string", pattern: "^[^A-Z]+$" },
+      subscriptionId: { type: "string", pattern: GUID },
+      managedBy: { type: "string" },
+      sku: nullableObject,
+      plan: nullableObject,
+      properties: { type: "object" },
+      tags: { type: ["object", "null"], additionalProperties: { type: "string" } },
+      identity: nullableObject,
+      zones: { type: ["array", "null"], items: { type: "string" } },
+      extendedLocation: nullableObject,
+    },
+  },
+};
 
 export const AZURE_SCHEMA: Record<string, unknown> = {
   type: "object",
@@ -75,34 +134,15 @@ export const AZURE_SCHEMA: Record<string, unknown> = {
         },
       },
     },
-    resources: {
-      type: "array",
-      items: {
-        type: "object",
-        additionalProperties: false,
-        required: ["id", "name", "type", "location", "resourceGroup", "subscriptionId", "properties"],
-        properties: {
-          id: {
-            type: "string",
-            pattern: "^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/[^/]+/[^/]+/[^/]+",
-            minLength: 1,
-          },
-          name: { type: "string", minLength: 1 },
-          type: { type: "string", pattern: "^[a-z0-9.]+/[a-z0-9./]+$" },
-          tenantId: { type: "string" },
-          kind: { type: "string" },
-          location: { type: "string" },
-          resourceGroup: { type: "string", pattern: "^[^A-Z]+$" },
-          subscriptionId: { type: "string", pattern: GUID },
-          managedBy: { type: "string" },
-          sku: nullableObject,
-          plan: nullableObject,
-          properties: { type: "object" },
-          tags: { type: ["object", "null"], additionalProperties: { type: "string" } },
-          identity: nullableObject,
-          zones: { type: ["array", "null"], items: { type: "string" } },
-          extendedLocation: nullableObject,
-        },
+    resources: ROWS_SCHEMA,
+    computeResources: ROWS_SCHEMA,
+    service: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        nestedSummarize: { enum: ["pages", "first-page", "truncated"] },
+        quotaHeaders: { type: "boolean" },
+        unsupportedFunctions: { type: "array", items: { type: "string", pattern: "^[a-z_]+$" } },
       },
     },
     quota: {
@@ -128,8 +168,11 @@ export function checkAzure(section: AzureDataset): DatasetProblem[] {
     subs.add(key);
   });
   const ids = new Set<string>();
-  section.resources.forEach((r, i) => {
-    const path = `$.azure.resources[${i}]`;
+  const rows = [
+    ...section.resources.map((r, i) => ({ r, path: `$.azure.resources[${i}]` })),
+    ...(section.computeResources ?? []).map((r, i) => ({ r, path: `$.azure.computeResources[${i}]` })),
+  ];
+  for (const { r, path } of rows) {
     const key = r.id.toLowerCase();
     if (ids.has(key))
       problems.push({ path: `${path}.id`, message: "is a duplicate (resource IDs are case-insensitive)" });
@@ -153,6 +196,13 @@ export function checkAzure(section: AzureDataset): DatasetProblem[] {
     }
     if (r.type !== r.type.toLowerCase())
       problems.push({ path: `${path}.type`, message: "must be lower-case (as ARG stores it)" });
-  });
+    const compute = path.startsWith("$.azure.computeResources");
+    if (compute && !r.type.startsWith("microsoft.compute/virtualmachinescalesets/virtualmachines")) {
+      problems.push({
+        path: `${path}.type`,
+        message: "is not a ComputeResources type (a Uniform scale-set instance, its NIC or its public IP)",
+      });
+    }
+  }
   return problems;
 }

@@ -15,6 +15,11 @@ export interface AzureGenerateOptions {
   ipConfigsPerNic?: [number, number];
   /** Share of ARM VMs with a public IP (default 0.3). */
   publicIpShare?: number;
+  /** ARM VMs that are Flexible scale-set instances (ordinary VM rows naming their scale set; default 0). */
+  flexibleVms?: number;
+  /** Uniform scale sets, and their instances in `ComputeResources` (default 0 and 0). */
+  uniformScaleSets?: number;
+  uniformInstances?: number;
   /** Add the hand-made edge cases (a VM with no NIC, a missing NIC record, NAT/LB public IPs...). */
   edgeCases?: boolean;
 }
@@ -31,8 +36,25 @@ const POWER = [
 ];
 
 export const AZURE_SCALES: Record<Scale, AzureGenerateOptions> = {
-  small: { subscriptions: 12, armVms: 60, classicVms: 4, managementGroups: 3, edgeCases: true },
-  large: { subscriptions: 500, armVms: 100_000, classicVms: 500, managementGroups: 10, edgeCases: false },
+  small: {
+    subscriptions: 12,
+    armVms: 60,
+    classicVms: 4,
+    managementGroups: 3,
+    edgeCases: true,
+    flexibleVms: 4,
+    uniformScaleSets: 3,
+    uniformInstances: 14,
+  },
+  large: {
+    subscriptions: 500,
+    armVms: 100_000,
+    classicVms: 500,
+    managementGroups: 10,
+    edgeCases: false,
+    uniformScaleSets: 200,
+    uniformInstances: 20_000,
+  },
 };
 
 /** Randomly upper-cases some characters: the casing drift ARG shows between records of one resource. */
@@ -66,6 +88,8 @@ interface Ctx {
   tenantId: string;
   ips: Ips;
   resources: ArgResource[];
+  /** Rows of the `ComputeResources` table. */
+  compute: ArgResource[];
 }
 
 function base(
@@ -131,6 +155,8 @@ interface VmPlan {
   publicIp: boolean;
   power: (typeof POWER)[number];
   missingNic?: boolean;
+  /** A Flexible scale set's ID: the VM is one of its instances. */
+  scaleSet?: string;
 }
 
 function armVm(ctx: Ctx, sub: string, group: string, name: string, location: string, plan: VmPlan): void {
@@ -202,6 +228,7 @@ function armVm(ctx: Ctx, sub: string, group: string, name: string, location: str
       storageProfile: { osDisk: { osType: "Linux", name: `${name}_OsDisk_1`, createOption: "FromImage" } },
       osProfile: { computerName: name, adminUsername: "azureuser" },
       networkProfile: { networkInterfaces: nicRefs },
+      ...(plan.scaleSet ? { virtualMachineScaleSet: { id: plan.scaleSet } } : {}),
       provisioningState: "Succeeded",
       extended: {
         instanceView: {
@@ -257,6 +284,88 @@ function classicVm(
   });
 }
 
+/**
+ * A Uniform scale set's instances as ARG's `ComputeResources` holds them: the instance
+ * (`.../virtualMachineScaleSets/<set>/virtualMachines/<n>`), one NIC under it with one or two IP
+ * configurations, and, when the set's model gives each instance a public IP, that address under the
+ * NIC's IP configuration. The scale set itself is a `Resources` row.
+ */
+function uniformScaleSet(
+  ctx: Ctx,
+  sub: string,
+  group: string,
+  name: string,
+  location: string,
+  instances: number,
+  withPublic: boolean,
+): void {
+  const { rng } = ctx;
+  const set = base(ctx, sub, group, "Microsoft.Compute", "virtualMachineScaleSets", name, location);
+  const size = rng.pick(SIZES);
+  ctx.resources.push({
+    ...set,
+    sku: { name: size, tier: "Standard", capacity: instances },
+    properties: { orchestrationMode: "Uniform", provisioningState: "Succeeded", uniqueId: rng.uuid() },
+  });
+  const compute = (id: string, type: string, rowName: string): ArgResource => ({
+    ...set,
+    id,
+    name: rowName,
+    type: `microsoft.compute/virtualmachinescalesets/${type}`,
+    properties: {},
+  });
+  for (let n = 0; n < instances; n++) {
+    const vmId = `${set.id}/virtualMachines/${n}`;
+    const nicId = `${vmId}/networkInterfaces/${name}-nic`;
+    const ipConfigurations: unknown[] = [];
+    const configs = rng.int(1, 2);
+    for (let c = 0; c < configs; c++) {
+      const ipcId = `${nicId}/ipConfigurations/ipconfig${c + 1}`;
+      const props: Record<string, unknown> = {
+        privateIPAddress: ctx.ips.privateV4(),
+        privateIPAddressVersion: "IPv4",
+        primary: c === 0,
+      };
+      if (withPublic && c === 0) {
+        const pipId = `${ipcId}/publicIPAddresses/${name}-pip`;
+        ctx.compute.push({
+          ...compute(
+            pipId,
+            "virtualmachines/networkinterfaces/ipconfigurations/publicipaddresses",
+            `${name}-pip`,
+          ),
+          properties: {
+            ipAddress: ctx.ips.publicV4(),
+            publicIPAddressVersion: "IPv4",
+            ipConfiguration: { id: ipcId },
+          },
+        });
+        props.publicIPAddress = { id: recase(rng, pipId) };
+      }
+      ipConfigurations.push({ name: `ipconfig${c + 1}`, id: ipcId, properties: props });
+    }
+    ctx.compute.push({
+      ...compute(nicId, "virtualmachines/networkinterfaces", `${name}-nic`),
+      properties: { primary: true, ipConfigurations, virtualMachine: { id: recase(rng, vmId) } },
+    });
+    const power = pickPower(rng);
+    ctx.compute.push({
+      ...compute(vmId, "virtualmachines", `${name}_${n}`),
+      sku: { name: size, tier: "Standard" },
+      properties: {
+        latestModelApplied: true,
+        networkProfile: { networkInterfaces: [{ id: nicId }] },
+        provisioningState: "Succeeded",
+        extended: {
+          instanceView: {
+            powerState: { code: power.code, level: "Info", displayStatus: power.displayStatus },
+          },
+        },
+      },
+    });
+  }
+}
+
 function pickPower(rng: Rng): (typeof POWER)[number] {
   const r = rng.next();
   let acc = 0;
@@ -273,7 +382,7 @@ function pickPower(rng: Rng): (typeof POWER)[number] {
  * casing drift real tenants show, so a client that joins case-sensitively loses IPs.
  */
 export function generateAzureDataset(rng: Rng, options: AzureGenerateOptions): AzureDataset {
-  const ctx: Ctx = { rng, tenantId: rng.uuid(), ips: new Ips(), resources: [] };
+  const ctx: Ctx = { rng, tenantId: rng.uuid(), ips: new Ips(), resources: [], compute: [] };
   const mgCount = options.managementGroups ?? Math.max(1, Math.ceil(options.subscriptions / 50));
   const subscriptions: AzureSubscription[] = [];
   for (let i = 0; i < options.subscriptions; i++) {
@@ -332,7 +441,40 @@ export function generateAzureDataset(rng: Rng, options: AzureGenerateOptions): A
     );
   }
   if (options.edgeCases && subscriptions.length > 0) addEdgeCases(ctx, subscriptions[0] as AzureSubscription);
-  return { tenantId: ctx.tenantId, subscriptions, resources: ctx.resources };
+  // Scale sets come last, so that a dataset without them is the same as before they existed.
+  for (let i = 0; i < (options.flexibleVms ?? 0); i++) {
+    const sub = pickSub();
+    const group = `RG-${sub.displayName.slice(4, 8)}-Flex`;
+    const set = `/subscriptions/${sub.subscriptionId}/resourceGroups/${group}/providers/Microsoft.Compute/virtualMachineScaleSets/flex-${i % 2}`;
+    armVm(ctx, sub.subscriptionId, group, `flex-${String(i).padStart(5, "0")}`, rng.pick(LOCATIONS), {
+      nics: 1,
+      ipConfigs: [1],
+      publicIp: rng.chance(share),
+      power: pickPower(rng),
+      scaleSet: set,
+    });
+  }
+  const sets = options.uniformScaleSets ?? 0;
+  const instances = options.uniformInstances ?? 0;
+  for (let i = 0; i < sets; i++) {
+    const sub = pickSub();
+    const count = Math.floor(((i + 1) * instances) / sets) - Math.floor((i * instances) / sets);
+    uniformScaleSet(
+      ctx,
+      sub.subscriptionId,
+      `RG-${sub.displayName.slice(4, 8)}-Aks`,
+      `vmss-${String(i).padStart(4, "0")}`,
+      rng.pick(LOCATIONS),
+      count,
+      rng.chance(share),
+    );
+  }
+  return {
+    tenantId: ctx.tenantId,
+    subscriptions,
+    resources: ctx.resources,
+    ...(ctx.compute.length > 0 ? { computeResources: ctx.compute } : {}),
+  };
 }
 
 /** The hand-made cases every client gets wrong once. */

@@ -11,6 +11,8 @@ export interface ExpectedVm {
   vmSize: string | null;
   powerState: string | null;
   deploymentModel: "arm" | "classic";
+  scaleSet: string | null;
+  instanceId: string | null;
   privateIps: string[];
   publicIps: string[];
   networkInterfaces: Array<{ id: string; privateIps: string[]; publicIps: string[] }>;
@@ -29,11 +31,36 @@ function add(list: string[], v: unknown): void {
   if (s !== null && !list.includes(s)) list.push(s);
 }
 
-const CLASSIC_POWER: Record<string, string> = {
-  started: "running",
-  stopped: "stopped",
-  stoppeddeallocated: "deallocated",
-};
+/**
+ * A classic VM's state in ARM's words, derived from the role's instance status the way the Azure
+ * portal shows it ("ReadyRole" is a running VM; "StoppedDeallocated" is not billed; "StoppedVM" is
+ * stopped but allocated). The job may read another field; the dataset's generator writes both.
+ */
+function classicState(view: Props): string | null {
+  const status = str(view.status);
+  if (status !== null) {
+    if (/^ready/i.test(status)) return "running";
+    if (/deallocated$/i.test(status)) return "deallocated";
+    if (/^stopped/i.test(status)) return "stopped";
+    return status.toLowerCase();
+  }
+  const power = str(view.powerState);
+  if (power === null) return null;
+  return /^started$/i.test(power) ? "running" : power.toLowerCase();
+}
+
+const VM_TYPES = new Set([
+  "microsoft.compute/virtualmachines",
+  "microsoft.compute/virtualmachinescalesets/virtualmachines",
+]);
+const NIC_TYPES = new Set([
+  "microsoft.network/networkinterfaces",
+  "microsoft.compute/virtualmachinescalesets/virtualmachines/networkinterfaces",
+]);
+const PIP_TYPES = new Set([
+  "microsoft.network/publicipaddresses",
+  "microsoft.compute/virtualmachinescalesets/virtualmachines/networkinterfaces/ipconfigurations/publicipaddresses",
+]);
 
 /**
  * The ground truth of the azure-vm-ips job, computed straight from the raw rows with plain maps
@@ -45,9 +72,16 @@ const CLASSIC_POWER: Record<string, string> = {
  */
 export function expectedVmInventory(
   azure: AzureDataset,
-  options: { includeClassic?: boolean; subscriptions?: readonly string[]; managementGroup?: string } = {},
+  options: {
+    includeClassic?: boolean;
+    /** Scale-set instances, Uniform and Flexible (default true). */
+    scaleSets?: boolean;
+    subscriptions?: readonly string[];
+    managementGroup?: string;
+  } = {},
 ): Map<string, ExpectedVm> {
   const includeClassic = options.includeClassic ?? true;
+  const scaleSets = options.scaleSets ?? true;
   let scope: Set<string> | undefined;
   if (options.subscriptions) scope = new Set(options.subscriptions.map((s) => s.toLowerCase()));
   if (options.managementGroup) {
@@ -61,9 +95,11 @@ export function expectedVmInventory(
   const names = new Map(azure.subscriptions.map((s) => [s.subscriptionId.toLowerCase(), s.displayName]));
   const byId = new Map<string, ArgResource>();
   const nicsOfVm = new Map<string, ArgResource[]>();
-  for (const r of azure.resources) {
+  // Uniform instances, their NICs and public IPs live in ComputeResources; IDs never collide.
+  const rows = [...azure.resources, ...(scaleSets ? (azure.computeResources ?? []) : [])];
+  for (const r of rows) {
     byId.set(r.id.toLowerCase(), r);
-    if (r.type === "microsoft.network/networkinterfaces") {
+    if (NIC_TYPES.has(r.type)) {
       const vm = str(obj(r.properties.virtualMachine).id);
       if (vm) {
         const key = vm.toLowerCase();
@@ -72,10 +108,15 @@ export function expectedVmInventory(
     }
   }
   const out = new Map<string, ExpectedVm>();
-  for (const r of azure.resources) {
+  for (const r of rows) {
     if (scope && !scope.has(r.subscriptionId.toLowerCase())) continue;
     const classic = r.type === "microsoft.classiccompute/virtualmachines";
-    if (r.type !== "microsoft.compute/virtualmachines" && !(classic && includeClassic)) continue;
+    if (!VM_TYPES.has(r.type) && !(classic && includeClassic)) continue;
+    const flexibleSet = str(obj(r.properties.virtualMachineScaleSet).id);
+    if (!scaleSets && flexibleSet !== null) continue;
+    // A Uniform instance's ID is its scale set's ID + /virtualMachines/<instance ID>.
+    const parts = r.id.split("/");
+    const uniform = r.type === "microsoft.compute/virtualmachinescalesets/virtualmachines";
     const vm: ExpectedVm = {
       subscriptionId: r.subscriptionId,
       subscriptionName: names.get(r.subscriptionId.toLowerCase()) ?? null,
@@ -86,6 +127,8 @@ export function expectedVmInventory(
       vmSize: null,
       powerState: null,
       deploymentModel: classic ? "classic" : "arm",
+      scaleSet: uniform ? parts.slice(0, -2).join("/") : flexibleSet,
+      instanceId: uniform ? (parts.at(-1) as string) : null,
       privateIps: [],
       publicIps: [],
       networkInterfaces: [],
@@ -95,12 +138,11 @@ export function expectedVmInventory(
     if (classic) {
       const view = obj(p.instanceView);
       vm.vmSize = str(obj(p.hardwareProfile).size);
-      const power = str(view.powerState);
-      vm.powerState = power === null ? null : (CLASSIC_POWER[power.toLowerCase()] ?? power.toLowerCase());
+      vm.powerState = classicState(view);
       add(vm.privateIps, view.privateIpAddress);
       for (const ip of arr(view.publicIpAddresses)) add(vm.publicIps, ip);
     } else {
-      vm.vmSize = str(obj(p.hardwareProfile).vmSize);
+      vm.vmSize = str(obj(p.hardwareProfile).vmSize) ?? str(obj(r.sku).name);
       const code = str(obj(obj(obj(p.extended).instanceView).powerState).code);
       vm.powerState = code === null ? null : code.replace(/^PowerState\//i, "").toLowerCase();
       const refs = arr(obj(p.networkProfile).networkInterfaces)
@@ -121,8 +163,7 @@ export function expectedVmInventory(
           add(entry.privateIps, cp.privateIPAddress);
           const pipId = str(obj(cp.publicIPAddress).id);
           const pip = pipId ? byId.get(pipId.toLowerCase()) : undefined;
-          if (pip?.type === "microsoft.network/publicipaddresses")
-            add(entry.publicIps, pip.properties.ipAddress);
+          if (pip && PIP_TYPES.has(pip.type)) add(entry.publicIps, pip.properties.ipAddress);
         }
         vm.networkInterfaces.push(entry);
       }

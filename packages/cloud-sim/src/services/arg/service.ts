@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { Clock } from "../../clock.js";
 import type { RequestInfo, ServiceContext, SimRequest, SimResponse, SimService } from "../../types.js";
-import type { AzureDataset } from "./dataset.js";
+import type { ArgServiceSettings, AzureDataset } from "./dataset.js";
 import {
   type CompiledQuery,
   KqlError,
@@ -30,7 +30,12 @@ const RESOURCE_COLUMNS = [
   "zones",
   "extendedLocation",
 ];
-const TABLES = { Resources: RESOURCE_COLUMNS, ResourceContainers: RESOURCE_COLUMNS };
+const TABLES = {
+  Resources: RESOURCE_COLUMNS,
+  ResourceContainers: RESOURCE_COLUMNS,
+  ComputeResources: RESOURCE_COLUMNS,
+};
+type TableName = keyof typeof TABLES;
 const QUERY_PATH = "/providers/microsoft.resourcegraph/resources";
 /** ARG cuts tenant and management-group scopes at this many subscriptions. */
 const TENANT_SUBSCRIPTION_LIMIT = 10_000;
@@ -93,7 +98,8 @@ interface QuotaView {
 /** Resource Graph's query endpoint over a dataset's raw rows (see the folder's index.ts). */
 export class ArgSimService implements SimService {
   readonly name = "arg";
-  private readonly byTable: { Resources: Map<string, Row[]>; ResourceContainers: Map<string, Row[]> };
+  private readonly byTable: Record<TableName, Map<string, Row[]>>;
+  private readonly settings: ArgServiceSettings;
   private readonly subscriptions: Array<{ id: string; managementGroups: string[] }>;
   private readonly compiled = new Map<string, CompiledQuery | KqlError>();
   private readonly results = new Map<string, Array<Record<string, unknown>>>();
@@ -110,18 +116,22 @@ export class ArgSimService implements SimService {
     this.limit = data.quota?.limit ?? 15;
     this.windowMs = (data.quota?.windowSeconds ?? 5) * 1000;
     this.retryAfter = data.quota?.retryAfter ?? false;
+    this.settings = data.service ?? {};
     this.subscriptions = data.subscriptions.map((s) => ({
       id: s.subscriptionId.toLowerCase(),
       managementGroups: (s.managementGroups ?? []).map((m) => m.toLowerCase()),
     }));
-    const resources = new Map<string, Row[]>();
-    for (const r of data.resources) {
-      const key = r.subscriptionId.toLowerCase();
-      const row = toRows([r as unknown as Record<string, unknown>], RESOURCE_COLUMNS)[0] as Row;
-      const list = resources.get(key);
-      if (list) list.push(row);
-      else resources.set(key, [row]);
-    }
+    const bySubscription = (rows: AzureDataset["resources"]) => {
+      const out = new Map<string, Row[]>();
+      for (const r of rows) {
+        const key = r.subscriptionId.toLowerCase();
+        const row = toRows([r as unknown as Record<string, unknown>], RESOURCE_COLUMNS)[0] as Row;
+        const list = out.get(key);
+        if (list) list.push(row);
+        else out.set(key, [row]);
+      }
+      return out;
+    };
     const containers = new Map<string, Row[]>();
     for (const s of data.subscriptions) {
       containers.set(
@@ -157,7 +167,11 @@ export class ArgSimService implements SimService {
         ),
       );
     }
-    this.byTable = { Resources: resources, ResourceContainers: containers };
+    this.byTable = {
+      Resources: bySubscription(data.resources),
+      ResourceContainers: containers,
+      ComputeResources: bySubscription(data.computeResources ?? []),
+    };
   }
 
   classify(req: SimRequest): RequestInfo | null {
@@ -174,7 +188,7 @@ export class ArgSimService implements SimService {
 
   /** The principal's quota as it stands, without spending any (for answers that did not run a query). */
   private peekQuota(principal: string | undefined): Record<string, string> {
-    if (!principal) return {};
+    if (!principal || this.settings.quotaHeaders === false) return {};
     const view = this.quotaViews.get(principal);
     const now = this.clock.now();
     if (!view || now >= view.resetsAt) {
@@ -258,8 +272,10 @@ export class ArgSimService implements SimService {
       remaining: quota.remaining,
       resetsAt: this.clock.now() + quota.resetsAfterMs,
     });
-    headers["x-ms-user-quota-remaining"] = String(quota.remaining);
-    headers["x-ms-user-quota-resets-after"] = hhmmss(quota.resetsAfterMs);
+    if (this.settings.quotaHeaders !== false) {
+      headers["x-ms-user-quota-remaining"] = String(quota.remaining);
+      headers["x-ms-user-quota-resets-after"] = hhmmss(quota.resetsAfterMs);
+    }
     if (!quota.ok) {
       if (this.retryAfter) headers["retry-after"] = String(Math.max(1, Math.ceil(quota.retryAfterMs / 1000)));
       return {
@@ -326,6 +342,20 @@ export class ArgSimService implements SimService {
   }
 
   private compile(text: string): CompiledQuery {
+    const code = text.replace(/'[^']*'/g, "''");
+    for (const name of this.settings.unsupportedFunctions ?? []) {
+      const at = new RegExp(`\\b${name}\\s*\\(`).exec(code);
+      if (at) {
+        throw new ArgError(400, "BadRequest", [
+          { code: "InvalidQuery", message: INVALID_QUERY },
+          {
+            code: "UnknownFunction",
+            message: `Unknown function: '${name}'.`,
+            ...lineAndColumn(text, at.index),
+          },
+        ]);
+      }
+    }
     let c = this.compiled.get(text);
     if (!c) {
       try {
@@ -354,13 +384,12 @@ export class ArgSimService implements SimService {
       this.results.set(key, hit);
       return hit;
     }
-    const resources: Row[] = [];
-    const containers: Row[] = [];
-    for (const s of subs) {
-      for (const r of this.byTable.Resources.get(s) ?? []) resources.push(r);
-      for (const r of this.byTable.ResourceContainers.get(s) ?? []) containers.push(r);
+    const tables: Record<TableName, Row[]> = { Resources: [], ResourceContainers: [], ComputeResources: [] };
+    for (const name of Object.keys(tables) as TableName[]) {
+      const out = tables[name];
+      for (const s of subs) for (const r of this.byTable[name].get(s) ?? []) out.push(r);
     }
-    const table = q.run({ Resources: resources, ResourceContainers: containers });
+    const table = q.run(tables);
     const rows = toObjects(table);
     this.results.set(key, rows);
     if (this.results.size > 8) this.results.delete(this.results.keys().next().value as string);
@@ -448,10 +477,14 @@ export class ArgSimService implements SimService {
     }
     if (typeof top === "number") size = top;
     if (typeof skip === "number" && !compiled.limited) offset = skip;
+    // A summarize nested in a join: paged, or (switch) first page only, silently or marked truncated.
+    const nested = this.settings.nestedSummarize ?? "pages";
+    const firstPageOnly = nested !== "pages" && /\|\s*summarize\b/.test(body.query.replace(/'[^']*'/g, "''"));
+    if (firstPageOnly) offset = 0;
     const all = this.evaluate(body.query, compiled, subs);
     const page = all.slice(offset, offset + size);
     const more = offset + page.length < all.length;
-    const pageable = compiled.hasId && !compiled.firstPageOnly;
+    const pageable = compiled.hasId && !compiled.firstPageOnly && !firstPageOnly;
     const response: Record<string, unknown> = {
       totalRecords: all.length,
       count: page.length,
@@ -463,7 +496,7 @@ export class ArgSimService implements SimService {
             }
           : page,
       facets: [],
-      resultTruncated: more && !pageable ? "true" : "false",
+      resultTruncated: more && !pageable && nested !== "first-page" ? "true" : "false",
     };
     if (more && pageable) {
       response.$skipToken = Buffer.from(
