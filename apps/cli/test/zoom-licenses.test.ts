@@ -96,7 +96,7 @@ describe("cloudadmin zoom-licenses", () => {
     );
     expect(r.stdout).toMatch(/downgrade\W+planned\W+inactive: last login \d{4}-\d{2}-\d{2}/);
     expect(r.stdout).toMatch(/keep\W+planned\W+already Basic/);
-    expect(r.stdout).toMatch(/never logged in \(use --include-never-logged-in to include\)/);
+    expect(r.stdout).toMatch(/never logged in \(kept: includeNeverLoggedIn is off\)/);
     const json = await runCli(["zoom-licenses", "-o", "json", ...asOf], { env });
     const summary = (JSON.parse(json.stdout) as Doc).summary as {
       keptBy: Record<string, number>;
@@ -236,7 +236,9 @@ describe("cloudadmin zoom-licenses", () => {
       { env },
     );
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/the plan downgrades 24 users, more than --max-changes 3; nothing was changed/);
+    expect(r.stderr).toMatch(
+      /^cloudadmin: zoom-licenses: the plan downgrades 24 users, more than maxChanges 3; nothing was changed$/m,
+    );
     expect(r.stdout).toBe("");
     expect(patches(s)).toBe(0);
     expect(await readdir(dir)).toEqual([]);

@@ -8,7 +8,6 @@ import {
   applyLicenseRecovery,
   createZoomClient,
   createZoomTokenProvider,
-  inactivityCutoff,
   planLicenseRecovery,
 } from "@cloudadmin/zoom-licenses";
 import { benchResult, measureRequestRate, timed } from "../measure.js";
@@ -42,9 +41,19 @@ function clientFor(
   });
 }
 
+/**
+ * Three calendar months before `now`, by Date's own month arithmetic: the ground truth does not
+ * lean on the library's cutoff (generated datasets' asOf is the 1st of a month, where the two agree).
+ */
+function threeMonthsBefore(now: number): number {
+  const d = new Date(now);
+  d.setUTCMonth(d.getUTCMonth() - 3);
+  return d.getTime();
+}
+
 /** Ground truth: active Licensed users whose last login is older than 3 months before the dataset's asOf. */
 function groundTruth(zoom: ZoomDataset, now: number): Set<string> {
-  const cutoff = inactivityCutoff({ now, months: 3 });
+  const cutoff = threeMonthsBefore(now);
   return new Set(
     zoom.users
       .filter(
@@ -137,7 +146,7 @@ async function baseline(zoom: ZoomDataset, now: number, signal: AbortSignal) {
       await sleep(ORIGINAL_PAUSE_MS, undefined, { signal });
     } while (next);
     const listMs = performance.now() - started;
-    const cutoff = inactivityCutoff({ now, months: 3 });
+    const cutoff = threeMonthsBefore(now);
     const selected = users.filter(
       (u) => u.type === 2 && u.last_login_time && Date.parse(u.last_login_time) < cutoff,
     );
@@ -188,6 +197,7 @@ async function runZoomRecover(ctx: BenchContext): Promise<BenchResult> {
       for await (const r of applyLicenseRecovery(plan, {
         client,
         journal: join(dir, "journal.jsonl"),
+        period: { now, months: 3 },
         signal: ctx.signal,
       })) {
         if (r.action === "downgrade") out.push(r);

@@ -1,20 +1,19 @@
-import type { ZoomTokenProvider } from "@cloudadmin/auth";
-import {
-  AbortedError,
-  AuthError,
-  CloudAdminError,
-  RemoteError,
-  ThrottledError,
-  isAbortError,
-} from "@cloudadmin/errors";
-import { TokenBucket, type Timer, parseRetryAfter, realTimer } from "@cloudadmin/paging";
+import { checkEndpoint, type ZoomTokenProvider } from "@cloudadmin/auth";
+import { AuthError, CloudAdminError, RemoteError, ThrottledError } from "@cloudadmin/errors";
+import { type JobOptions, type Timer, realTimer, retry, withTimeout } from "@cloudadmin/paging";
+import { AimdPacer } from "./pacer.js";
+import { classifyThrottle } from "./throttle.js";
 import type { ZoomUser } from "./types.js";
+import { parseBody, zoomErrorText } from "./zoom-error.js";
 
 /** Zoom's rate-limit categories ("Rate Limit Label" in the API reference). */
 export type RateLimitCategory = "Light" | "Medium" | "Heavy";
 
-/** Per-second limits per category for Zoom's plans (Zoom's rate-limits page). */
-export const ZOOM_PLAN_RATES: Record<"free" | "pro" | "business", Record<RateLimitCategory, number>> = {
+/** Zoom's plans, as its rate-limits page names them (Business covers Business+, Education...). */
+export type ZoomPlan = "free" | "pro" | "business";
+
+/** Documented per-second limits per category for Zoom's plans (developers.zoom.us rate limits). */
+export const ZOOM_PLAN_RATES: Record<ZoomPlan, Record<RateLimitCategory, number>> = {
   free: { Light: 4, Medium: 2, Heavy: 1 },
   pro: { Light: 30, Medium: 20, Heavy: 10 },
   business: { Light: 80, Medium: 60, Heavy: 40 },
@@ -28,36 +27,30 @@ export type ZoomRequestEvent =
   | {
       kind: "throttled";
       category: RateLimitCategory;
-      type: "QPS" | "Daily-limit";
+      type: "per-second" | "daily";
       retryAfterMs: number | undefined;
+      /** The category's pace after this 429 (requests per second). */
+      rate: number;
     }
-  | { kind: "retry"; category: RateLimitCategory; attempt: number; delayMs: number; reason: string }
+  | { kind: "retry"; attempt: number; delayMs: number; reason: string }
   | { kind: "token-refresh" }
   | { kind: "page-token-expired" };
 
-export interface ZoomClientOptions {
+export interface ZoomClientOptions extends Pick<JobOptions, "timeoutMs" | "maxRetries" | "timer" | "random"> {
   tokenProvider: ZoomTokenProvider;
-  /** `https://api.zoom.us/v2` by default. */
+  /** `https://api.zoom.us/v2` by default; https, or plain http on loopback only. */
   apiUrl?: string;
   fetch?: typeof fetch;
   /**
-   * The account's plan, which sets the starting per-second pace per category (default `business`).
-   * No Zoom API tells a Server-to-Server app its plan; a lower real limit is learnt from the first
-   * 429's `X-RateLimit-Limit` and the pace drops to it.
+   * The account's plan, whose documented limits are the starting pace per category (default
+   * `business`). No Zoom API tells an app its plan: the pace comes down from the 429s themselves.
    */
-  plan?: keyof typeof ZOOM_PLAN_RATES;
-  /** Overrides of the per-second pace per category. */
+  plan?: ZoomPlan;
+  /** Overrides of the starting per-second pace per category. */
   rates?: Partial<Record<RateLimitCategory, number>>;
-  /** Share of the limit to use (default 0.95: room for other apps on the account and for clock skew). */
+  /** Share of the limit to start at (default 0.95: room for other apps on the account). */
   headroom?: number;
-  /** Retries for throttling and transient errors per request (default 6). */
-  maxRetries?: number;
-  /** Per-request timeout in ms (default 30 s). */
-  timeoutMs?: number;
   onEvent?: (event: ZoomRequestEvent) => void;
-  timer?: Timer;
-  /** Uniform [0, 1) source for backoff jitter (default Math.random). */
-  random?: () => number;
 }
 
 export interface ZoomClientStats {
@@ -75,70 +68,63 @@ export interface ListUsersOptions {
   onPage?: (page: number, size: number) => void;
 }
 
-interface ZoomErrorBody {
-  code?: number;
-  message?: string;
+/** One HTTP exchange, read whole. */
+interface Exchange {
+  status: number;
+  headers: Headers;
+  body: unknown;
+  /** When the request left, for the pacer's one-decrease-per-round-trip rule. */
+  sentAt: number;
+}
+
+interface RequestInit {
+  body?: unknown;
+  signal?: AbortSignal;
+  /** What the request is about, for errors (a user id, `users`). */
+  scope?: string;
 }
 
 /**
- * A small typed Zoom API client over `fetch`: bearer tokens from a {@link ZoomTokenProvider}
- * (refetched once on a 401), client-side pacing per rate-limit category, and retries that honour
- * `Retry-After` in seconds or as a date, and back off with jitter when it is missing. A daily-limit
- * 429 is not retried: it throws `ThrottledError` with code `ERR_QUOTA_EXHAUSTED`.
+ * A small typed Zoom API client over `fetch`. Each request goes through four steps, one method
+ * each: `send` (one paced HTTP exchange under the timeout), `authorised` (the bearer token, with
+ * one new token after a 401), `check` (a 429 classified as per-second or daily, other failures as
+ * errors) and `request` (paging's `retry` around the rest). A daily-limit 429 is not retried: it
+ * throws `ThrottledError` with code `ERR_QUOTA_EXHAUSTED`.
  */
 export class ZoomClient {
   private readonly apiUrl: string;
   private readonly doFetch: typeof fetch;
   private readonly timer: Timer;
-  private readonly random: () => number;
-  private readonly headroom: number;
-  private readonly buckets = new Map<RateLimitCategory, TokenBucket>();
-  private readonly rates: Record<RateLimitCategory, number>;
+  private readonly pacers = new Map<RateLimitCategory, AimdPacer>();
+  private readonly startRates: Record<RateLimitCategory, number>;
   private staleToken: string | undefined;
   private readonly counters: ZoomClientStats = { requests: 0, throttled: 0, retries: 0 };
 
   constructor(private readonly options: ZoomClientOptions) {
-    this.apiUrl = (options.apiUrl ?? DEFAULT_API_URL).replace(/\/+$/, "");
+    this.apiUrl = checkEndpoint(options.apiUrl ?? DEFAULT_API_URL, "the Zoom API URL (apiUrl)")
+      .toString()
+      .replace(/\/+$/, "");
     this.doFetch = options.fetch ?? fetch;
     this.timer = options.timer ?? realTimer;
-    this.random = options.random ?? Math.random;
-    this.headroom = options.headroom ?? 0.95;
-    this.rates = { ...ZOOM_PLAN_RATES[options.plan ?? "business"], ...options.rates };
+    this.startRates = { ...ZOOM_PLAN_RATES[options.plan ?? "business"], ...options.rates };
   }
 
   stats(): ZoomClientStats {
     return { ...this.counters };
   }
 
-  private bucket(category: RateLimitCategory): TokenBucket {
-    let bucket = this.buckets.get(category);
-    if (!bucket) {
-      const rate = this.rates[category] * this.headroom;
-      // Half a second's worth at once: the server's bucket holds a full second, so the other half
-      // absorbs arrival jitter.
-      bucket = new TokenBucket({
-        capacity: Math.max(1, Math.floor(rate / 2)),
-        refillPerSecond: rate,
-        timer: this.timer,
-      });
-      this.buckets.set(category, bucket);
-    }
-    return bucket;
+  /** The current pace of a category (requests per second), as learnt from the 429s so far. */
+  rate(category: RateLimitCategory): number {
+    return this.pacer(category).currentRate();
   }
 
-  /** Lowers the pace of `category` to what the server says its limit is. */
-  private learnLimit(category: RateLimitCategory, limit: number | undefined): void {
-    const current = this.rates[category];
-    const next =
-      limit !== undefined && limit > 0 && limit < current
-        ? limit
-        : limit === undefined
-          ? current / 2
-          : current;
-    if (next >= current) return;
-    this.rates[category] = Math.max(0.5, next);
-    const rate = this.rates[category] * this.headroom;
-    this.bucket(category).setRate(rate, Math.max(1, Math.floor(rate / 2)));
+  private pacer(category: RateLimitCategory): AimdPacer {
+    let pacer = this.pacers.get(category);
+    if (!pacer) {
+      pacer = new AimdPacer(this.startRates[category] * (this.options.headroom ?? 0.95), this.timer);
+      this.pacers.set(category, pacer);
+    }
+    return pacer;
   }
 
   private emit(event: ZoomRequestEvent): void {
@@ -153,163 +139,151 @@ export class ZoomClient {
     method: string,
     path: string,
     category: RateLimitCategory,
-    init: { body?: unknown; signal?: AbortSignal; scope?: string } = {},
+    init: RequestInit = {},
   ): Promise<T | null> {
-    const maxRetries = this.options.maxRetries ?? 6;
-    let refreshedAfter401 = false;
-    for (let attempt = 0; ; attempt++) {
-      init.signal?.throwIfAborted();
-      await this.bucket(category).take(1, init.signal);
-      let token: string;
-      try {
-        token = await this.options.tokenProvider.getToken(init.signal);
-      } catch (error) {
-        // The token endpoint being briefly down is worth a retry; refused credentials are not.
-        if (
-          init.signal?.aborted ||
-          !(error instanceof CloudAdminError) ||
-          !error.retryable ||
-          attempt >= maxRetries
-        ) {
-          throw error;
-        }
-        await this.backoff(category, attempt, undefined, `token: ${error.message}`, init.signal);
-        continue;
-      }
-      const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
-      let res: Response;
-      this.counters.requests++;
-      try {
-        res = await this.doFetch(`${this.apiUrl}${path}`, {
-          method,
-          headers: {
-            authorization: `Bearer ${token}`,
-            accept: "application/json",
-            ...(init.body === undefined ? {} : { "content-type": "application/json" }),
-          },
-          body: init.body === undefined ? undefined : JSON.stringify(init.body),
-          signal: init.signal ? AbortSignal.any([init.signal, timeout]) : timeout,
-        });
-      } catch (cause) {
-        if (init.signal?.aborted) throw new AbortedError(undefined, { cause });
-        const reason = isAbortError(cause) ? "timed out" : (cause as Error).message;
-        if (attempt >= maxRetries) {
-          throw new RemoteError(`Zoom ${method} ${path.split("?")[0]} failed: ${reason}`, {
+    return retry(
+      async () => {
+        const exchange = await this.authorised(method, path, category, init);
+        return this.check(exchange, method, path, category, init.scope) as T | null;
+      },
+      {
+        maxRetries: this.options.maxRetries ?? 5,
+        timer: this.timer,
+        ...(this.options.random ? { random: this.options.random } : {}),
+        ...(init.signal ? { signal: init.signal } : {}),
+        onRetry: ({ attempt, delayMs, error }) => {
+          this.counters.retries++;
+          this.emit({ kind: "retry", attempt, delayMs, reason: (error as Error).message });
+        },
+      },
+    );
+  }
+
+  /** One paced exchange under the timeout. Network failures and timeouts are retryable. */
+  private async send(
+    method: string,
+    path: string,
+    category: RateLimitCategory,
+    token: string,
+    init: RequestInit,
+  ): Promise<Exchange> {
+    const sentAt = await this.pacer(category).take(init.signal);
+    this.counters.requests++;
+    const what = `Zoom ${method} ${path.split("?")[0]}`;
+    const exchange = await withTimeout(
+      async (signal) => {
+        let res: Response;
+        try {
+          res = await this.doFetch(`${this.apiUrl}${path}`, {
+            method,
+            headers: {
+              authorization: `Bearer ${token}`,
+              accept: "application/json",
+              ...(init.body === undefined ? {} : { "content-type": "application/json" }),
+            },
+            body: init.body === undefined ? undefined : JSON.stringify(init.body),
+            signal,
+          });
+        } catch (cause) {
+          if (signal.aborted) throw cause;
+          throw new RemoteError(`${what} failed: ${(cause as Error).message}`, {
             cause,
             scope: init.scope,
-            code: isAbortError(cause) ? "ERR_TIMEOUT" : "ERR_REMOTE",
+            retryable: true,
           });
         }
-        await this.backoff(category, attempt, undefined, `network: ${reason}`, init.signal);
-        continue;
-      }
-      this.emit({ kind: "response", category, status: res.status });
-      if (res.status === 204) {
-        await res.body?.cancel();
-        return null;
-      }
-      const text = await res.text();
-      let body: unknown = null;
-      try {
-        body = text ? JSON.parse(text) : null;
-      } catch {
-        body = { message: text.slice(0, 200) };
-      }
-      if (res.ok) return body as T;
-      const err = (body ?? {}) as ZoomErrorBody;
-      const message = err.message ?? res.statusText;
-      if (res.status === 401) {
-        if (!refreshedAfter401) {
-          refreshedAfter401 = true;
-          // One new token per expiry, however many requests saw the 401 at once.
-          if (this.staleToken !== token) {
-            this.staleToken = token;
-            this.options.tokenProvider.invalidate();
-            this.emit({ kind: "token-refresh" });
-          }
-          continue;
-        }
-        throw new AuthError(
-          `Zoom refused the access token (${message}); check the app's scopes and credentials`,
-          {
-            code: "ERR_AUTH",
-            status: 401,
-            remoteCode: err.code === undefined ? undefined : String(err.code),
-            scope: init.scope,
-          },
+        const text = res.status === 204 ? "" : await res.text();
+        if (res.status === 204) await res.body?.cancel();
+        return { status: res.status, headers: res.headers, body: parseBody(text), sentAt };
+      },
+      {
+        ...(this.options.timeoutMs === undefined ? {} : { timeoutMs: this.options.timeoutMs }),
+        ...(init.signal ? { signal: init.signal } : {}),
+        timer: this.timer,
+        what,
+      },
+    );
+    this.emit({ kind: "response", category, status: exchange.status });
+    return exchange;
+  }
+
+  /** Sends with the current token; on a 401 fetches one new token (once per expiry) and sends again. */
+  private async authorised(
+    method: string,
+    path: string,
+    category: RateLimitCategory,
+    init: RequestInit,
+  ): Promise<Exchange> {
+    const token = await this.options.tokenProvider.getToken(init.signal);
+    const first = await this.send(method, path, category, token, init);
+    if (first.status !== 401) return first;
+    // One new token per expiry, however many requests saw the 401 at once.
+    if (this.staleToken !== token) {
+      this.staleToken = token;
+      this.options.tokenProvider.invalidate();
+      this.emit({ kind: "token-refresh" });
+    }
+    const second = await this.send(
+      method,
+      path,
+      category,
+      await this.options.tokenProvider.getToken(init.signal),
+      init,
+    );
+    if (second.status !== 401) return second;
+    const { code, text } = zoomErrorText(second.body, "401 Unauthorized");
+    throw new AuthError(`Zoom refused the access token (${text}); check the app's scopes and credentials`, {
+      status: 401,
+      remoteCode: code,
+      scope: init.scope,
+    });
+  }
+
+  /** The body of a successful exchange, or the error it stands for (429s also pace the category). */
+  private check(
+    exchange: Exchange,
+    method: string,
+    path: string,
+    category: RateLimitCategory,
+    scope: string | undefined,
+  ): unknown {
+    const pacer = this.pacer(category);
+    if (exchange.status === 429) {
+      const { message, text } = zoomErrorText(exchange.body, "429 Too Many Requests");
+      const throttle = classifyThrottle(exchange.headers, message, this.timer.now());
+      this.counters.throttled++;
+      if (throttle.kind === "per-second") pacer.onThrottled(exchange.sentAt, throttle.retryAfterMs);
+      this.emit({
+        kind: "throttled",
+        category,
+        type: throttle.kind,
+        retryAfterMs: throttle.retryAfterMs,
+        rate: pacer.currentRate(),
+      });
+      if (throttle.kind === "daily") {
+        throw new ThrottledError(
+          `Zoom's daily ${category} limit is spent (${text}); rerun after ${exchange.headers.get("retry-after") ?? "00:00 UTC"}`,
+          { code: "ERR_QUOTA_EXHAUSTED", status: 429, retryAfterMs: throttle.retryAfterMs, scope },
         );
       }
-      if (res.status === 429) {
-        const type = this.throttleType(res, message);
-        const retryAfterMs = parseRetryAfter(res.headers.get("retry-after"), this.timer.now());
-        this.counters.throttled++;
-        this.emit({ kind: "throttled", category, type, retryAfterMs });
-        if (type === "Daily-limit") {
-          throw new ThrottledError(
-            `Zoom's daily ${category} limit is spent (${message}); rerun after ${res.headers.get("retry-after") ?? "00:00 UTC"}`,
-            { code: "ERR_QUOTA_EXHAUSTED", status: 429, retryAfterMs, scope: init.scope },
-          );
-        }
-        const limitHeader = Number(res.headers.get("x-ratelimit-limit"));
-        this.learnLimit(category, Number.isFinite(limitHeader) && limitHeader > 0 ? limitHeader : undefined);
-        if (attempt >= maxRetries) {
-          throw new ThrottledError(`Zoom kept throttling ${method} ${path.split("?")[0]}: ${message}`, {
-            status: 429,
-            retryAfterMs,
-            scope: init.scope,
-            retryable: false,
-          });
-        }
-        // Everyone waiting on this category pauses, not only this request.
-        const pause = retryAfterMs ?? this.jitter(attempt, 1000 / this.rates[category]);
-        this.bucket(category).update({ remaining: 0, resetInMs: pause });
-        await this.backoff(category, attempt, retryAfterMs, "429", init.signal);
-        continue;
-      }
-      if (res.status >= 500 && attempt < maxRetries) {
-        await this.backoff(
-          category,
-          attempt,
-          parseRetryAfter(res.headers.get("retry-after")),
-          String(res.status),
-          init.signal,
-        );
-        continue;
-      }
-      throw new RemoteError(`Zoom ${method} ${path.split("?")[0]} answered ${res.status}: ${message}`, {
-        status: res.status,
-        remoteCode: err.code === undefined ? undefined : String(err.code),
-        scope: init.scope,
-        code: res.status === 404 ? "ERR_NOT_FOUND" : "ERR_REMOTE",
+      throw new ThrottledError(`Zoom throttled ${method} ${path.split("?")[0]} (${text})`, {
+        status: 429,
+        retryAfterMs: throttle.retryAfterMs,
+        scope,
       });
     }
-  }
-
-  private throttleType(res: Response, message: string): "QPS" | "Daily-limit" {
-    const header = res.headers.get("x-ratelimit-type");
-    if (header) return /daily/i.test(header) ? "Daily-limit" : "QPS";
-    // Zoom sometimes leaves the type out: the message and the reset time still tell.
-    if (/daily/i.test(message)) return "Daily-limit";
-    const after = parseRetryAfter(res.headers.get("retry-after"), this.timer.now());
-    return after !== undefined && after > 60_000 ? "Daily-limit" : "QPS";
-  }
-
-  private jitter(attempt: number, baseMs: number): number {
-    const ceiling = Math.min(10_000, Math.max(50, baseMs) * 2 ** attempt);
-    return ceiling / 2 + this.random() * (ceiling / 2);
-  }
-
-  private async backoff(
-    category: RateLimitCategory,
-    attempt: number,
-    retryAfterMs: number | undefined,
-    reason: string,
-    signal?: AbortSignal,
-  ): Promise<void> {
-    const delayMs = Math.ceil(retryAfterMs ?? this.jitter(attempt, 200));
-    this.counters.retries++;
-    this.emit({ kind: "retry", category, attempt: attempt + 1, delayMs, reason });
-    await this.timer.sleep(delayMs, signal);
+    if (exchange.status >= 200 && exchange.status < 300) {
+      pacer.onSuccess();
+      return exchange.body;
+    }
+    const { code, text } = zoomErrorText(exchange.body, `HTTP ${exchange.status}`);
+    throw new RemoteError(`Zoom ${method} ${path.split("?")[0]} answered ${exchange.status} (${text})`, {
+      status: exchange.status,
+      remoteCode: code,
+      scope,
+      code: exchange.status === 404 ? "ERR_NOT_FOUND" : "ERR_REMOTE",
+      retryable: exchange.status >= 500,
+    });
   }
 
   /**
@@ -330,17 +304,11 @@ export class ZoomClient {
       let body: { users?: ZoomUser[]; next_page_token?: string } | null;
       try {
         body = await this.request("GET", `/users?${query}`, "Medium", {
-          signal: options.signal,
+          ...(options.signal ? { signal: options.signal } : {}),
           scope: "users",
         });
       } catch (error) {
-        if (
-          token &&
-          error instanceof RemoteError &&
-          error.status === 400 &&
-          error.remoteCode === "300" &&
-          restarts < 3
-        ) {
+        if (token && isExpiredPageToken(error) && restarts < 3) {
           restarts++;
           this.emit({ kind: "page-token-expired" });
           token = "";
@@ -365,7 +333,7 @@ export class ZoomClient {
   async updateUserType(userId: string, type: number, signal?: AbortSignal): Promise<void> {
     await this.request("PATCH", `/users/${encodeURIComponent(userId)}`, "Light", {
       body: { type },
-      signal,
+      ...(signal ? { signal } : {}),
       scope: userId,
     });
   }
@@ -373,15 +341,33 @@ export class ZoomClient {
   /** One user (`GET /users/{userId}`), by id or email. */
   async getUser(userId: string, signal?: AbortSignal): Promise<ZoomUser> {
     const user = await this.request<ZoomUser>("GET", `/users/${encodeURIComponent(userId)}`, "Light", {
-      signal,
+      ...(signal ? { signal } : {}),
       scope: userId,
     });
     if (!user) throw new RemoteError(`Zoom returned no body for user ${userId}`, { scope: userId });
     return user;
   }
+
+  /**
+   * One page of one active user, read whole with its headers: what `probeZoomRateLimits` looks at.
+   * Paced and authorised like any request, not retried.
+   */
+  async inspectListUsers(signal?: AbortSignal): Promise<{ status: number; headers: Headers }> {
+    const exchange = await this.authorised("GET", "/users?status=active&page_size=1", "Medium", {
+      ...(signal ? { signal } : {}),
+      scope: "users",
+    });
+    return { status: exchange.status, headers: exchange.headers };
+  }
 }
 
-/** A {@link ZoomClient}. */
+/** Zoom's answer to a `next_page_token` older than 15 minutes: 400 with code 300. */
+function isExpiredPageToken(error: unknown): boolean {
+  const e = error instanceof CloudAdminError && error.cause instanceof CloudAdminError ? error.cause : error;
+  return e instanceof RemoteError && e.status === 400 && e.remoteCode === "300";
+}
+
+/** A {@link ZoomClient}; the API URL is checked against the endpoint policy first. */
 export function createZoomClient(options: ZoomClientOptions): ZoomClient {
   return new ZoomClient(options);
 }

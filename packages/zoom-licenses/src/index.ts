@@ -10,29 +10,40 @@
  *   from "@cloudadmin/zoom-licenses";
  * const tokenProvider = createZoomTokenProvider({ credentials: { accountId, clientId, clientSecret } });
  * const client = createZoomClient({ tokenProvider });
- * const plan = planLicenseRecovery(client.listUsers(), { now: new Date(), months: 3 });
- * for await (const r of applyLicenseRecovery(plan, { client, journal: "zoom-licenses.jsonl" })) {
+ * const period = { now: new Date(), months: 3 };
+ * const plan = planLicenseRecovery(client.listUsers(), period);
+ * for await (const r of applyLicenseRecovery(plan, { client, journal: "zoom-licenses.jsonl", period })) {
  *   console.log(r.email, r.action, r.result, r.reason);
  * }
  * ```
  */
-export { planLicenseRecovery, decideLicense, inactivityCutoff, normaliseExclusions } from "./plan.js";
-export type { PlanLicenseRecoveryOptions } from "./plan.js";
+export {
+  planLicenseRecovery,
+  decideLicense,
+  inactivityCutoff,
+  normaliseExclusions,
+  MAX_DAYS,
+  MAX_MONTHS,
+} from "./plan.js";
+export type { LicensePeriod, PlanLicenseRecoveryOptions } from "./plan.js";
 export { applyLicenseRecovery, restoreLicenses, listRestorable } from "./apply.js";
-export type { ApplyLicenseRecoveryOptions, RestoreLicensesOptions } from "./apply.js";
+export type { ApplyLicenseRecoveryOptions, LicenseChangeOptions, RestoreLicensesOptions } from "./apply.js";
 export { createZoomClient, ZoomClient, ZOOM_PLAN_RATES, DEFAULT_API_URL } from "./client.js";
 export { checkZoomAccess } from "./check.js";
+export { probeZoomRateLimits } from "./probe.js";
+export type { ProbeResult, ProbeZoomRateLimitsOptions } from "./probe.js";
 export type {
   ZoomClientOptions,
   ZoomClientStats,
+  ZoomPlan,
   ZoomRequestEvent,
   ListUsersOptions,
   RateLimitCategory,
 } from "./client.js";
 export { createZoomTokenProvider, DEFAULT_OAUTH_URL } from "./token-provider.js";
 export type { ZoomOAuthOptions } from "./token-provider.js";
-export { readJournal, journalState } from "./journal.js";
+export { readJournal, journalState, repairJournal } from "./journal.js";
 export type { JournalEntry, JournalUserState } from "./journal.js";
 export { USER_TYPE } from "./types.js";
-export type { LicenseRecord, ZoomProgress, ZoomUser } from "./types.js";
+export type { LicenseRecord, ReasonCode, ZoomProgress, ZoomUser } from "./types.js";
 export type { ZoomTokenProvider, ZoomClientCredentials } from "@cloudadmin/auth";

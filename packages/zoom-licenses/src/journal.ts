@@ -1,5 +1,10 @@
-import { type FileHandle, open, readFile } from "node:fs/promises";
-import { InvalidInputError, redactSecrets } from "@cloudadmin/errors";
+import { type FileHandle, appendFile, open, readFile, truncate } from "node:fs/promises";
+import {
+  type CloudAdminError,
+  InvalidInputError,
+  redactSecrets,
+  toCloudAdminError,
+} from "@cloudadmin/errors";
 
 /**
  * One journal line. Written before a change (`intent`) and after it (`applied`, `failed`, or
@@ -55,8 +60,9 @@ export async function readJournal(path: string): Promise<JournalEntry[]> {
     try {
       entry = JSON.parse(line) as JournalEntry;
     } catch (cause) {
-      // A torn last line (the process died mid-write) is ignored; a bad line elsewhere is an error.
-      if (i >= lines.length - 2) return;
+      // A torn last line (the process died mid-write) is set aside by openJournal before anything is
+      // appended; a reader that only looks ignores it. A bad line elsewhere is an error.
+      if (i === lines.length - 1) return;
       throw new InvalidInputError(`journal ${path} line ${i + 1} is not JSON`, { cause });
     }
     if (typeof entry.userId !== "string" || (entry.op !== "downgrade" && entry.op !== "restore")) {
@@ -101,17 +107,15 @@ export function journalState(entries: readonly JournalEntry[]): Map<string, Jour
 /**
  * An append-only JSON-lines journal. Each line is written with one `write` call on a file opened in
  * append mode; the file is created with the first line, so a run that changes nobody leaves none.
+ * Open it with {@link openJournal}, which repairs a torn last line first.
  */
 export class Journal {
   private handle: Promise<FileHandle> | undefined;
-  private constructor(
+  constructor(
     readonly path: string,
     readonly runId: string,
+    private readonly now: () => number = Date.now,
   ) {}
-
-  static async open(path: string, runId: string): Promise<Journal> {
-    return new Journal(path, runId);
-  }
 
   private file(): Promise<FileHandle> {
     this.handle ??= open(this.path, "a", 0o600).catch((cause: unknown) => {
@@ -123,7 +127,7 @@ export class Journal {
   }
 
   async append(entry: Omit<JournalEntry, "time" | "runId">): Promise<void> {
-    const line: JournalEntry = { time: new Date().toISOString(), runId: this.runId, ...entry };
+    const line: JournalEntry = { time: new Date(this.now()).toISOString(), runId: this.runId, ...entry };
     if (line.message !== undefined) line.message = redactSecrets(line.message);
     await (await this.file()).write(`${JSON.stringify(line)}\n`);
   }
@@ -131,4 +135,74 @@ export class Journal {
   async close(): Promise<void> {
     if (this.handle) await (await this.handle.catch(() => undefined))?.close();
   }
+}
+
+/**
+ * Cuts a journal back to its last whole line when its final line has no newline (the process
+ * died mid-write), keeping the cut bytes in `<journal>.partial`. Returns the warning to show, or
+ * undefined when the journal was whole (or does not exist).
+ */
+export async function repairJournal(path: string): Promise<string | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new InvalidInputError(`cannot read journal ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  if (bytes.length === 0 || bytes[bytes.length - 1] === 0x0a) return undefined;
+  const keep = bytes.lastIndexOf(0x0a) + 1;
+  try {
+    await appendFile(`${path}.partial`, Buffer.concat([bytes.subarray(keep), Buffer.from("\n")]), {
+      mode: 0o600,
+    });
+    await truncate(path, keep);
+  } catch (error) {
+    throw new InvalidInputError(`cannot repair journal ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return `journal ${path} ended in a partial line (the run stopped mid-write): it was moved to ${path}.partial and the journal cut back to its last whole line`;
+}
+
+/**
+ * Opens a journal for a run: repairs a torn last line (reported through `onWarning`), reads what
+ * it says about each user, and returns the journal to append to.
+ */
+export async function openJournal(
+  path: string,
+  options: { runId: string; now?: () => number; onWarning?: (message: string) => void },
+): Promise<{ journal: Journal; entries: JournalEntry[]; state: Map<string, JournalUserState> }> {
+  const warning = await repairJournal(path);
+  if (warning) options.onWarning?.(warning);
+  const entries = await readJournal(path);
+  return { journal: new Journal(path, options.runId, options.now), entries, state: journalState(entries) };
+}
+
+/** What one journaled change came to. */
+export type ChangeOutcome =
+  | { outcome: "applied" }
+  | { outcome: "failed" | "not-applied"; error: CloudAdminError };
+
+/**
+ * One change, journaled: the `intent` line before it, then `applied`, `failed`, or `not-applied`
+ * (Zoom refused before changing anything: the daily limit). The one place apply and restore write
+ * their lines.
+ */
+export async function journaledChange(
+  journal: Journal,
+  entry: Omit<JournalEntry, "time" | "runId" | "phase">,
+  change: () => Promise<void>,
+): Promise<ChangeOutcome> {
+  await journal.append({ ...entry, phase: "intent" });
+  try {
+    await change();
+  } catch (error) {
+    const e = toCloudAdminError(error, "ERR_REMOTE");
+    const outcome = e.code === "ERR_QUOTA_EXHAUSTED" ? "not-applied" : "failed";
+    await journal.append({ ...entry, phase: outcome, code: e.remoteCode ?? e.code, message: e.message });
+    return { outcome, error: e };
+  }
+  await journal.append({ ...entry, phase: "applied" });
+  return { outcome: "applied" };
 }

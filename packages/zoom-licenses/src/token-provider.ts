@@ -1,17 +1,15 @@
-import type { ZoomClientCredentials, ZoomTokenProvider } from "@cloudadmin/auth";
-import { AuthError, RemoteError, isAbortError, registerSecret } from "@cloudadmin/errors";
+import { type ZoomClientCredentials, type ZoomTokenProvider, checkEndpoint } from "@cloudadmin/auth";
+import { AuthError, RemoteError, registerSecret } from "@cloudadmin/errors";
+import { type JobOptions, realTimer, withTimeout } from "@cloudadmin/paging";
+import { parseBody, zoomErrorText } from "./zoom-error.js";
 
-export interface ZoomOAuthOptions {
+export interface ZoomOAuthOptions extends Pick<JobOptions, "timeoutMs" | "timer"> {
   credentials: ZoomClientCredentials;
-  /** Token endpoint (default `https://zoom.us/oauth/token`). */
+  /** Token endpoint (default `https://zoom.us/oauth/token`); https, or plain http on loopback only. */
   oauthUrl?: string;
   fetch?: typeof fetch;
-  /** Wall clock in epoch ms (default Date.now). */
-  now?: () => number;
   /** Fetch a new token this long before the current one expires (default 5 minutes). */
   refreshBeforeMs?: number;
-  /** Per-request timeout in ms (default 30 s). */
-  timeoutMs?: number;
 }
 
 export const DEFAULT_OAUTH_URL = "https://zoom.us/oauth/token";
@@ -36,10 +34,11 @@ export function createZoomTokenProvider(options: ZoomOAuthOptions): ZoomTokenPro
     });
   }
   registerSecret(clientSecret);
+  // Checked before anything is sent: the Basic credentials never travel in clear text.
+  const url = new URL(checkEndpoint(options.oauthUrl ?? DEFAULT_OAUTH_URL, "the Zoom OAuth URL (oauthUrl)"));
   const doFetch = options.fetch ?? fetch;
-  const now = options.now ?? Date.now;
+  const timer = options.timer ?? realTimer;
   const refreshBefore = options.refreshBeforeMs ?? 5 * 60_000;
-  const url = new URL(options.oauthUrl ?? DEFAULT_OAUTH_URL);
   url.searchParams.set("grant_type", "account_credentials");
   url.searchParams.set("account_id", accountId);
   const basic = Buffer.from(`${clientId}:${clientSecret}`).toString("base64");
@@ -48,65 +47,61 @@ export function createZoomTokenProvider(options: ZoomOAuthOptions): ZoomTokenPro
   let pending: Promise<string> | undefined;
 
   async function requestToken(signal?: AbortSignal): Promise<string> {
-    const timeout = AbortSignal.timeout(options.timeoutMs ?? 30_000);
-    let res: Response;
-    try {
-      res = await doFetch(url, {
-        method: "POST",
-        headers: { authorization: `Basic ${basic}`, accept: "application/json" },
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-      });
-    } catch (cause) {
-      if (isAbortError(cause) && signal?.aborted) throw cause;
-      throw new RemoteError(
-        `cannot reach the Zoom token endpoint ${url.origin}: ${(cause as Error).message}`,
-        {
-          cause,
+    const { status, body } = await withTimeout(
+      async (attempt) => {
+        let res: Response;
+        try {
+          res = await doFetch(url, {
+            method: "POST",
+            headers: { authorization: `Basic ${basic}`, accept: "application/json" },
+            signal: attempt,
+          });
+        } catch (cause) {
+          if (attempt.aborted) throw cause;
+          throw new RemoteError(
+            `cannot reach the Zoom token endpoint ${url.origin}: ${(cause as Error).message}`,
+            { cause, phase: "oauth", retryable: true },
+          );
+        }
+        return { status: res.status, body: parseBody(await res.text()) };
+      },
+      {
+        ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+        ...(signal ? { signal } : {}),
+        timer,
+        what: "the Zoom token endpoint",
+      },
+    );
+    if (status < 200 || status >= 300) {
+      const { code, text } = zoomErrorText(body, `HTTP ${status}`);
+      if (status >= 500) {
+        throw new RemoteError(`Zoom token endpoint answered ${status} (${text})`, {
           phase: "oauth",
-          retryable: true,
-        },
-      );
-    }
-    const text = await res.text();
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      // Not JSON: reported below with the status.
-    }
-    if (!res.ok) {
-      const reason = String(body.reason ?? body.error ?? (text.slice(0, 200) || res.statusText));
-      if (res.status >= 500) {
-        throw new RemoteError(`Zoom token endpoint answered ${res.status}: ${reason}`, {
-          phase: "oauth",
-          status: res.status,
+          status,
           retryable: true,
         });
       }
       throw new AuthError(
-        `Zoom refused the Server-to-Server OAuth request (${res.status} ${String(body.error ?? "")}: ${reason}); check ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET`,
-        {
-          phase: "oauth",
-          status: res.status,
-          remoteCode: typeof body.error === "string" ? body.error : undefined,
-        },
+        `Zoom refused the Server-to-Server OAuth request (${status} ${text}); check the account id, client id and client secret`,
+        { phase: "oauth", status, remoteCode: code },
       );
     }
-    const token = body.access_token;
-    const expiresIn = Number(body.expires_in);
+    const b = (body ?? {}) as Record<string, unknown>;
+    const token = b.access_token;
+    const expiresIn = Number(b.expires_in);
     if (typeof token !== "string" || token === "" || !Number.isFinite(expiresIn)) {
       throw new AuthError("Zoom's token endpoint answered without access_token/expires_in", {
         phase: "oauth",
       });
     }
     registerSecret(token);
-    cached = { token, expiresAt: now() + expiresIn * 1000 };
+    cached = { token, expiresAt: timer.now() + expiresIn * 1000 };
     return token;
   }
 
   return {
     async getToken(signal?: AbortSignal): Promise<string> {
-      if (cached && now() < cached.expiresAt - refreshBefore) return cached.token;
+      if (cached && timer.now() < cached.expiresAt - refreshBefore) return cached.token;
       pending ??= requestToken(signal).finally(() => {
         pending = undefined;
       });

@@ -31,9 +31,30 @@ export interface LicenseRecord {
   inactiveDays: number | null;
   /** `restore` only in restore runs. */
   action: "downgrade" | "keep" | "restore";
+  /** Why, for people (English; may change between versions). */
   reason: string;
+  /** Why, for programs: the rule that decided (stable). */
+  reasonCode: ReasonCode;
   result: "planned" | "applied" | "failed" | "skipped";
 }
+
+/**
+ * The rule behind a decision: `inactive` and `never-logged-in` downgrade (or are kept as
+ * `never-logged-in` without `includeNeverLoggedIn`, or `created-within-period`); the others keep.
+ * `journal` marks restore records.
+ */
+export type ReasonCode =
+  | "inactive"
+  | "never-logged-in"
+  | "created-within-period"
+  | "creation-unknown"
+  | "active-within-period"
+  | "excluded"
+  | "not-active"
+  | "no-user-id"
+  | "already-basic"
+  | "not-licensed"
+  | "journal";
 
 /** Progress as data: the CLI draws it, tests count it. */
 export interface ZoomProgress {

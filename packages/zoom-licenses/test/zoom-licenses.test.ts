@@ -11,7 +11,6 @@ import {
   applyLicenseRecovery,
   createZoomClient,
   createZoomTokenProvider,
-  inactivityCutoff,
   planLicenseRecovery,
   readJournal,
   restoreLicenses,
@@ -78,9 +77,16 @@ async function setup(options: { zoom?: ZoomDataset; clock?: ReturnType<typeof mo
   return { sim, env, zoom, client, tokenProvider, now, control, events };
 }
 
+/** Three calendar months before `now`, by Date's own month arithmetic (not the library's). */
+function threeMonthsBefore(now: number): number {
+  const d = new Date(now);
+  d.setUTCMonth(d.getUTCMonth() - 3);
+  return d.getTime();
+}
+
 /** Ground truth: active Licensed users whose last login is before the 3-month cutoff. */
 function expectedDowngrades(zoom: ZoomDataset, now: number, exclude: string[] = []): string[] {
-  const cutoff = inactivityCutoff({ now, months: 3 });
+  const cutoff = threeMonthsBefore(now);
   return zoom.users
     .filter(
       (u) =>
@@ -159,7 +165,7 @@ describe("planLicenseRecovery against the simulator", () => {
 
   it("includes never-logged-in users only with the flag and only when created before the period", async () => {
     const { zoom, client, now } = await setup();
-    const cutoff = inactivityCutoff({ now, months: 3 });
+    const cutoff = threeMonthsBefore(now);
     const decisions = await collect(plan(client, now, { includeNeverLoggedIn: true }));
     const never = zoom.users.filter((u) => u.status === "active" && u.type === 2 && !u.last_login_time);
     const old = never.filter((u) => Date.parse(u.created_at) < cutoff).map((u) => u.id);
@@ -178,7 +184,9 @@ describe("planLicenseRecovery against the simulator", () => {
     expect(decisions.length).toBeGreaterThan(0);
     expect(decisions.filter((d) => d.action === "downgrade")).toEqual([]);
     const journal = join(dir, "none.jsonl");
-    const applied = await collect(applyLicenseRecovery(decisions, { client, journal }));
+    const applied = await collect(
+      applyLicenseRecovery(decisions, { client, journal, period: { now, months: 3 } }),
+    );
     expect(applied.every((r) => r.action === "keep" && r.result === "skipped")).toBe(true);
     expect(sim.stats().byOperation["zoom:UpdateUser"]).toBeUndefined();
     await expect(stat(journal)).rejects.toMatchObject({ code: "ENOENT" });
@@ -206,7 +214,9 @@ describe("applyLicenseRecovery and restoreLicenses against the simulator", () =>
     const { sim, zoom, client, now, control, tokenProvider } = await setup();
     const journal = join(dir, "run.jsonl");
     const decisions = await collect(plan(client, now));
-    const first = await collect(applyLicenseRecovery(decisions, { client, journal }));
+    const first = await collect(
+      applyLicenseRecovery(decisions, { client, journal, period: { now, months: 3 } }),
+    );
     const expected = expectedDowngrades(zoom, now);
     expect(
       first
@@ -222,10 +232,14 @@ describe("applyLicenseRecovery and restoreLicenses against the simulator", () =>
       expect(lines.filter((l) => l.userId === id).map((l) => l.phase)).toEqual(["intent", "applied"]);
     }
     // Rerun with the same (now stale) decisions: the journal says done, nothing is sent.
-    const again = await collect(applyLicenseRecovery(decisions, { client, journal }));
+    const again = await collect(
+      applyLicenseRecovery(decisions, { client, journal, period: { now, months: 3 } }),
+    );
     expect(again.filter((r) => r.action === "downgrade").every((r) => r.result === "skipped")).toBe(true);
     // Rerun from a fresh listing: those users are Basic now, so the plan is empty.
-    const fresh = await collect(applyLicenseRecovery(plan(client, now), { client, journal }));
+    const fresh = await collect(
+      applyLicenseRecovery(plan(client, now), { client, journal, period: { now, months: 3 } }),
+    );
     expect(fresh.filter((r) => r.action === "downgrade")).toEqual([]);
     const counts = patchCounts(sim);
     expect([...counts.keys()].sort()).toEqual(expected);
@@ -243,6 +257,7 @@ describe("applyLicenseRecovery and restoreLicenses against the simulator", () =>
     const interrupted = applyLicenseRecovery(plan(client, now), {
       client,
       journal,
+      period: { now, months: 3 },
       concurrency: 2,
       signal: controller.signal,
       onProgress: (p) => p.applied >= 5 && controller.abort(),
@@ -262,7 +277,9 @@ describe("applyLicenseRecovery and restoreLicenses against the simulator", () =>
     expect(lines.filter((l) => l.phase === "intent")).toHaveLength(
       lines.filter((l) => l.phase === "applied").length,
     );
-    const resumed = await collect(applyLicenseRecovery(plan(client, now), { client, journal }));
+    const resumed = await collect(
+      applyLicenseRecovery(plan(client, now), { client, journal, period: { now, months: 3 } }),
+    );
     expect(resumed.filter((r) => r.result === "applied")).toHaveLength(expected.length - appliedFirst);
     const counts = patchCounts(sim);
     expect([...counts.keys()].sort()).toEqual(expected);
@@ -273,10 +290,17 @@ describe("applyLicenseRecovery and restoreLicenses against the simulator", () =>
     const { sim, client, now } = await setup();
     const journal = join(dir, "run.jsonl");
     await expect(
-      collect(applyLicenseRecovery(plan(client, now), { client, journal, maxChanges: 3 })),
+      collect(
+        applyLicenseRecovery(plan(client, now), {
+          client,
+          journal,
+          period: { now, months: 3 },
+          maxChanges: 3,
+        }),
+      ),
     ).rejects.toMatchObject({
       code: "ERR_LIMIT_EXCEEDED",
-      message: expect.stringMatching(/more than --max-changes 3; nothing was changed/),
+      message: expect.stringMatching(/more than maxChanges 3; nothing was changed/),
     });
     expect(sim.stats().byOperation["zoom:UpdateUser"]).toBeUndefined();
     await expect(stat(journal)).rejects.toMatchObject({ code: "ENOENT" });
@@ -291,14 +315,25 @@ describe("applyLicenseRecovery and restoreLicenses against the simulator", () =>
     expect(control.deleteUser(gone)).toBe(true);
     const errors: CloudAdminError[] = [];
     const results = await collect(
-      applyLicenseRecovery(decisions, { client, journal, onError: (e) => errors.push(e) }),
+      applyLicenseRecovery(decisions, {
+        client,
+        journal,
+        period: { now, months: 3 },
+        onError: (e) => errors.push(e),
+      }),
     );
     expect(results.filter((r) => r.result === "applied")).toHaveLength(expected.length - 1);
     const failed = results.filter((r) => r.result === "failed");
     expect(failed.map((r) => r.userId)).toEqual([gone]);
-    expect(failed[0]?.reason).toMatch(/404: User does not exist/);
+    expect(failed[0]?.reason).toMatch(/answered 404 \(1001: User does not exist/);
     expect(errors).toHaveLength(1);
-    expect(errors[0]).toMatchObject({ code: "ERR_NOT_FOUND", remoteCode: "1001", scope: gone });
+    const email = zoom.users.find((u) => u.id === gone)?.email;
+    expect(errors[0]).toMatchObject({
+      code: "ERR_NOT_FOUND",
+      remoteCode: "1001",
+      scope: email,
+      phase: "downgrade",
+    });
     const lines = (await readJournal(journal)).filter((l) => l.userId === gone);
     expect(lines.map((l) => [l.phase, l.code])).toEqual([
       ["intent", undefined],
@@ -306,21 +341,25 @@ describe("applyLicenseRecovery and restoreLicenses against the simulator", () =>
     ]);
   });
 
-  it("retries 429s with Retry-After in seconds, as a date and missing, and learns the real limit", async () => {
-    const { sim, zoom, client, now, control } = await setup();
-    control.setRateLimits("Light", { perSecond: 8 });
+  it("retries 429s with Retry-After in seconds, as a date and missing, and lowers the pace from them", async () => {
+    const { sim, client, now, control } = await setup();
+    control.setRateLimits("Light", { perSecond: 3 });
     control.setRetryAfterForms(["seconds", "date", "missing"]);
     const journal = join(dir, "run.jsonl");
-    const decisions = (await collect(plan(client, now))).filter((d) => d.action === "downgrade").slice(0, 16);
-    const results = await collect(applyLicenseRecovery(decisions, { client, journal }));
+    const decisions = (await collect(plan(client, now))).filter((d) => d.action === "downgrade");
+    const results = await collect(
+      applyLicenseRecovery(decisions, { client, journal, period: { now, months: 3 } }),
+    );
     expect(results.every((r) => r.result === "applied")).toBe(true);
     const throttled = sim.requestLog.filter((r) => r.status === 429);
     expect(throttled.length).toBeGreaterThanOrEqual(3);
     expect(client.stats().throttled).toBe(throttled.length);
-    expect(client.stats().retries).toBeGreaterThanOrEqual(throttled.length);
+    expect(client.stats().retries).toBe(throttled.length);
+    // Started at the Business pace (80/s at 95%), brought down by the 429s alone.
+    expect(client.rate("Light")).toBeLessThan(80 * 0.95 * 0.5 ** 2);
     const changed = control.users().filter((u) => decisions.some((d) => d.userId === u.id));
     expect(changed.every((u) => u.type === 1)).toBe(true);
-    expect(zoom.users.length).toBeGreaterThan(0);
+    expect(patchCounts(sim).size).toBe(decisions.length);
   });
 
   it("stops cleanly on the daily limit: changes so far kept, the rest skipped, journal intact", async () => {
@@ -333,6 +372,7 @@ describe("applyLicenseRecovery and restoreLicenses against the simulator", () =>
       applyLicenseRecovery(plan(client, now), {
         client,
         journal,
+        period: { now, months: 3 },
         concurrency: 1,
         onError: (e) => errors.push(e),
       }),
@@ -357,6 +397,7 @@ describe("applyLicenseRecovery and restoreLicenses against the simulator", () =>
       applyLicenseRecovery(plan(client, now), {
         client,
         journal,
+        period: { now, months: 3 },
         concurrency: 2,
         onProgress: (p) => {
           if (!moved && p.applied >= 3) {
@@ -375,7 +416,7 @@ describe("applyLicenseRecovery and restoreLicenses against the simulator", () =>
   it("restores every journaled user to Licensed, once", async () => {
     const { sim, zoom, client, now, control } = await setup();
     const journal = join(dir, "run.jsonl");
-    await collect(applyLicenseRecovery(plan(client, now), { client, journal }));
+    await collect(applyLicenseRecovery(plan(client, now), { client, journal, period: { now, months: 3 } }));
     const expected = expectedDowngrades(zoom, now);
     const restored = await collect(restoreLicenses({ client, journal }));
     expect(

@@ -1,19 +1,12 @@
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { createInterface } from "node:readline";
-import {
-  type CloudAdminError,
-  ConfigError,
-  type ErrorRecord,
-  InvalidInputError,
-  UsageError,
-  toErrorRecord,
-} from "@cloudadmin/errors";
-import type { LicenseRecord, ZoomClient } from "@cloudadmin/zoom-licenses";
+import { type CloudAdminError, ConfigError, UsageError, toErrorRecord } from "@cloudadmin/errors";
+import type { LicenseRecord, ReasonCode } from "@cloudadmin/zoom-licenses";
 import { Option } from "commander";
 import type { CommandModule } from "../command-module.js";
 import type { CommandContext } from "../context.js";
-import { ExitCode, exitCodeForScopes } from "../exit-codes.js";
+import { ExitCode, exitCodeForChanges } from "../exit-codes.js";
 
 const PLANS = ["free", "pro", "business"] as const;
 
@@ -49,87 +42,143 @@ function wholeNumber(value: unknown, flag: string, min = 0): number | undefined 
   return Number(text);
 }
 
-/** `--exclude a@x.com,list.txt`: parts with `@` are emails, the others files of one email per line. */
-async function readExclusions(value: string | undefined, cwd: string): Promise<string[]> {
-  if (!value) return [];
-  const out: string[] = [];
-  for (const part of value
-    .split(",")
-    .map((p) => p.trim())
-    .filter(Boolean)) {
-    if (part.includes("@")) {
-      out.push(part);
-      continue;
-    }
-    let text: string;
-    try {
-      text = await readFile(resolve(cwd, part), "utf8");
-    } catch (error) {
-      throw new UsageError(
-        `--exclude: cannot read '${part}' (${(error as Error).message}); give a file or emails`,
-      );
-    }
-    out.push(
-      ...text
-        .split(/\r?\n/)
-        .map((l) => l.trim())
-        .filter((l) => l && !l.startsWith("#")),
-    );
+/** Whether `path` names an existing regular file. */
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
   }
+}
+
+/** A text file's content, decoded by its byte-order mark (UTF-8, UTF-16LE or UTF-16BE; UTF-8 without). */
+function decodeText(bytes: Buffer): string {
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return bytes.subarray(2).toString("utf16le");
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) {
+    const swapped = Buffer.from(bytes.subarray(2));
+    swapped.swap16();
+    return swapped.toString("utf16le");
+  }
+  if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return bytes.subarray(3).toString("utf8");
+  return bytes.toString("utf8");
+}
+
+/** One address per line; `#` starts a comment (at the start of a line or after a blank). */
+function addressesIn(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((line) => line.replace(/(^|\s)#.*$/, "").trim())
+    .filter(Boolean);
+}
+
+/**
+ * `--exclude`: a value that names an existing file is a file (whatever it contains, `@` included);
+ * otherwise a comma-separated list whose parts are files when they exist, else addresses (with
+ * `@`). A file that yields no address is refused: it would protect nobody.
+ */
+async function readExclusions(value: string | undefined, cwd: string): Promise<string[]> {
+  if (value === undefined) return [];
+  const parts = (await isFile(resolve(cwd, value))) ? [value] : value.split(",").map((p) => p.trim());
+  const out: string[] = [];
+  for (const part of parts.filter(Boolean)) {
+    const path = resolve(cwd, part);
+    if (await isFile(path)) {
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(path);
+      } catch (error) {
+        throw new UsageError(`--exclude: cannot read '${part}' (${(error as Error).message})`);
+      }
+      const found = addressesIn(decodeText(bytes));
+      if (found.length === 0) {
+        throw new UsageError(
+          `--exclude: '${part}' holds no address (one email per line; # starts a comment)`,
+        );
+      }
+      out.push(...found);
+    } else if (part.includes("@")) out.push(part);
+    else throw new UsageError(`--exclude: '${part}' is neither a file nor an email address`);
+  }
+  if (out.length === 0) throw new UsageError("--exclude: no address given");
   return out;
 }
 
 /**
- * Drains `source` in its own task. The output writer stops reading at once on SIGINT; the changes
- * already sent must still be answered and journaled, so the command waits for `finished` before it
- * returns (and the library stops starting new changes through the same signal).
+ * Drains `source` in its own task into a bounded buffer. The output writer stops reading at once
+ * on SIGINT; the changes already sent must still be answered and journaled, so the command waits
+ * for `finished` before it returns (the library stops starting new changes through the same
+ * signal). While the writer reads, at most `limit` records wait in memory; once it has stopped,
+ * the rest is drained and dropped.
  */
-function pump<T>(source: AsyncIterable<T>): { items: AsyncGenerator<T>; finished: Promise<void> } {
+function pump<T>(
+  source: AsyncIterable<T>,
+  limit = 256,
+): { items: AsyncGenerator<T>; finished: Promise<void> } {
   const buffer: T[] = [];
   let done = false;
+  let reading = true;
   let failure: { error: unknown } | undefined;
-  let wake: (() => void) | undefined;
+  let wakeReader: (() => void) | undefined;
+  let wakeWriter: (() => void) | undefined;
   const finished = (async () => {
     try {
       for await (const item of source) {
+        if (!reading) continue;
         buffer.push(item);
-        wake?.();
+        wakeReader?.();
+        while (reading && buffer.length >= limit) {
+          await new Promise<void>((resolve) => {
+            wakeWriter = resolve;
+          });
+          wakeWriter = undefined;
+        }
       }
     } catch (error) {
       failure = { error };
     } finally {
       done = true;
-      wake?.();
+      wakeReader?.();
     }
   })();
   async function* items(): AsyncGenerator<T> {
-    for (;;) {
-      const next = buffer.shift();
-      if (next !== undefined) {
-        yield next;
-        continue;
+    try {
+      for (;;) {
+        const next = buffer.shift();
+        if (next !== undefined) {
+          wakeWriter?.();
+          yield next;
+          continue;
+        }
+        if (done) {
+          if (failure) throw failure.error;
+          return;
+        }
+        await new Promise<void>((resolve) => {
+          wakeReader = resolve;
+        });
+        wakeReader = undefined;
       }
-      if (done) {
-        if (failure) throw failure.error;
-        return;
-      }
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-      });
-      wake = undefined;
+    } finally {
+      reading = false;
+      buffer.length = 0;
+      wakeWriter?.();
     }
   }
   return { items: items(), finished };
 }
 
 /** The summary's buckets for kept users. */
-function keptReason(reason: string): string {
-  if (reason.startsWith("last login")) return "active within the period";
-  if (reason.startsWith("never logged in")) return "never logged in";
-  if (reason.startsWith("status") || reason.startsWith("no user id")) return "not active";
-  if (reason.endsWith("not Licensed")) return "not Licensed";
-  return reason;
-}
+const KEPT_LABELS: Partial<Record<ReasonCode, string>> = {
+  "active-within-period": "active within the period",
+  "never-logged-in": "never logged in",
+  "created-within-period": "never logged in",
+  "creation-unknown": "never logged in",
+  "not-active": "not active",
+  "no-user-id": "not active",
+  "not-licensed": "not Licensed",
+  "already-basic": "already Basic",
+  excluded: "excluded",
+};
 
 function timestamp(date: Date): string {
   return date
@@ -173,7 +222,7 @@ function isInteractive(ctx: CommandContext): boolean {
 }
 
 /** Shows the changes on stderr (stdout carries results only) before asking. */
-function describeChanges(ctx: CommandContext, rows: LicenseRecord[], verb: string): void {
+function describeChanges(ctx: CommandContext, rows: readonly LicenseRecord[], verb: string): void {
   const shown = rows.slice(0, 20);
   const lines = shown.map((r) => `  ${r.email}  ${r.reason}`);
   if (rows.length > shown.length) lines.push(`  ... and ${rows.length - shown.length} more`);
@@ -224,7 +273,9 @@ export async function buildClient(ctx: CommandContext, options: Record<string, u
     onEvent: (e) => {
       if (e.kind === "throttled") {
         stats.throttled++;
-        ctx.log.debug(`throttled (${e.category}, ${e.type}); retry after ${e.retryAfterMs ?? "backoff"} ms`);
+        ctx.log.debug(
+          `throttled (${e.category}, ${e.type}); pace now ${e.rate.toFixed(1)}/s; retry after ${e.retryAfterMs ?? "backoff"} ms`,
+        );
       } else if (e.kind === "retry") stats.retries++;
       else if (e.kind === "token-refresh")
         ctx.log.debug("access token refused (expired?): fetched a new one");
@@ -240,13 +291,21 @@ export const zoomLicensesCommand: CommandModule = {
   summary: "find Licensed Zoom users inactive for N months and turn them Basic (plan, apply, restore)",
   configure(command) {
     command
-      .option("--months <n>", "inactive = last login more than n months ago", "3")
-      .option("--days <n>", "inactive = last login more than n days ago (instead of --months)")
+      .addOption(
+        new Option(
+          "--months <n>",
+          "inactive = last login more than n months ago (1..1200; default 3)",
+        ).conflicts("days"),
+      )
+      .option("--days <n>", "inactive = last login more than n days ago (1..36500; instead of --months)")
       .option(
         "--include-never-logged-in",
         "also downgrade users who never logged in, if created before the period",
       )
-      .option("--exclude <file|email,...>", "protected users: emails, or files with one email per line")
+      .option(
+        "--exclude <file|email,...>",
+        "protected users: a file (one email per line, # comments, UTF-8 or UTF-16), or emails and files separated by commas",
+      )
       .option("--max-changes <n>", "when the plan holds more changes than n, change nothing (exit 2)")
       .option("--apply", "change the users (asks for confirmation on a TTY)")
       .option("-y, --yes", "do not ask for confirmation (required with --apply when not on a TTY)")
@@ -258,7 +317,7 @@ export const zoomLicensesCommand: CommandModule = {
       .addOption(
         new Option(
           "--zoom-plan <plan>",
-          "the account's plan, for the starting pace (learnt from 429s otherwise)",
+          "the account's plan: its documented limits are the starting pace, lowered by 429s",
         )
           .choices(PLANS)
           .default("business"),
@@ -302,42 +361,54 @@ Examples:
     if (args[0] === "restore") return restore(ctx, options);
     const apply = options.apply === true;
     const yes = options.yes === true;
-    if (options.days !== undefined && options.months !== undefined && options.months !== "3") {
-      throw new UsageError("give --months or --days, not both");
-    }
     const days = wholeNumber(options.days, "--days");
-    const months = days === undefined ? wholeNumber(options.months, "--months") : undefined;
+    const months = wholeNumber(options.months, "--months");
     const maxChanges = wholeNumber(options.maxChanges, "--max-changes");
     if (apply && !yes && !isInteractive(ctx)) {
       throw new UsageError("--apply needs --yes when not on a TTY (nothing was changed)");
     }
+    const lib = await import("@cloudadmin/zoom-licenses");
     const exclude = await readExclusions(options.exclude as string | undefined, ctx.io.cwd);
+    const asOf = parseAsOf(options.asOf);
+    // The library owns the period's rules; asking it now refuses a bad one before anything is sent.
+    lib.inactivityCutoff({
+      now: asOf ?? Date.now(),
+      ...(months === undefined ? {} : { months }),
+      ...(days === undefined ? {} : { days }),
+    });
     const journal = resolve(
       ctx.io.cwd,
       String(options.journal ?? `zoom-licenses-${timestamp(new Date())}.jsonl`),
     );
     const sim = await ctx.simulate(["zoom"]);
-    const now = parseAsOf(options.asOf) ?? (sim ? await simulatedAsOf(ctx) : undefined) ?? Date.now();
-    const { lib, client, stats } = await buildClient(ctx, options);
+    const now = asOf ?? (sim ? await simulatedAsOf(ctx) : undefined) ?? Date.now();
+    const period = {
+      now,
+      ...(months === undefined ? {} : { months }),
+      ...(days === undefined ? {} : { days }),
+    };
+    const { client, stats } = await buildClient(ctx, options);
     const progress = await ctx.progress("zoom-licenses");
     const counts = { listed: 0, downgrade: 0, keep: 0, applied: 0, failed: 0, skipped: 0 };
     const keptBy: Record<string, number> = {};
-    const errors: ErrorRecord[] = [];
-    let quotaHit = false;
+    const errors: CloudAdminError[] = [];
     const show = () => progress.update({ ...counts, throttled: stats.throttled });
 
     const plan = (async function* () {
       for await (const d of lib.planLicenseRecovery(client.listUsers({ signal: ctx.signal }), {
-        now,
-        ...(days === undefined ? { months: months ?? 3 } : { days }),
+        ...period,
         includeNeverLoggedIn: options.includeNeverLoggedIn === true,
         exclude,
+        onUnmatchedExclusions: (entries) =>
+          ctx.log.warn(
+            `--exclude: ${entries.length} ${entries.length === 1 ? "entry matches" : "entries match"} no user: ${entries.slice(0, 20).join(", ")}${entries.length > 20 ? ", ..." : ""}`,
+          ),
       })) {
         counts.listed++;
         if (d.action === "downgrade") counts.downgrade++;
         else {
           counts.keep++;
-          const key = keptReason(d.reason);
+          const key = KEPT_LABELS[d.reasonCode] ?? d.reasonCode;
           keptBy[key] = (keptBy[key] ?? 0) + 1;
         }
         show();
@@ -345,33 +416,21 @@ Examples:
       }
     })();
 
-    let source: AsyncIterable<LicenseRecord> | LicenseRecord[] = plan;
-    if (apply && (!yes || maxChanges !== undefined)) {
-      // The whole plan first: to show it before asking, or to hold it against --max-changes.
-      const all: LicenseRecord[] = [];
-      for await (const d of plan) all.push(d);
-      const changes = all.filter((d) => d.action === "downgrade");
-      if (maxChanges !== undefined && changes.length > maxChanges) {
-        throw new InvalidInputError(
-          `the plan downgrades ${changes.length} users, more than --max-changes ${maxChanges}; nothing was changed`,
-          { code: "ERR_LIMIT_EXCEEDED" },
-        );
-      }
-      if (!yes && changes.length > 0) {
-        progress.stop();
-        describeChanges(ctx, changes, 'converted from "Licensed" to Basic');
-        if (!(await confirm(ctx, `Downgrade ${changes.length} users?`))) {
-          throw new UsageError("not confirmed; nothing was changed");
-        }
-      }
-      source = all;
-    }
-
     const items: AsyncIterable<LicenseRecord> = apply
-      ? lib.applyLicenseRecovery(source, {
-          client: client as ZoomClient,
+      ? lib.applyLicenseRecovery(plan, {
+          client,
           journal,
+          period,
           ...(maxChanges === undefined ? {} : { maxChanges }),
+          ...(yes
+            ? {}
+            : {
+                confirm: async (changes: readonly LicenseRecord[]) => {
+                  progress.stop();
+                  describeChanges(ctx, changes, 'converted from "Licensed" to Basic');
+                  return confirm(ctx, `Downgrade ${changes.length} users?`);
+                },
+              }),
           concurrency: ctx.globals.concurrency ?? 16,
           signal: ctx.signal,
           onProgress: (p) => {
@@ -379,10 +438,8 @@ Examples:
             counts.failed = p.failed;
             show();
           },
-          onError: (e: CloudAdminError, r: LicenseRecord) => {
-            if (e.code === "ERR_QUOTA_EXHAUSTED") quotaHit = true;
-            errors.push(toErrorRecord(e, r.email, "downgrade"));
-          },
+          onError: (e) => errors.push(e),
+          onWarning: (message) => ctx.log.warn(message),
         })
       : plan;
     if (apply) ctx.log.info(`journal: ${journal}`);
@@ -397,7 +454,7 @@ Examples:
     try {
       await ctx.emit({
         items: pumped.items,
-        errors: () => errors,
+        errors: () => errors.map((e) => toErrorRecord(e)),
         summary: () => ({
           asOf: new Date(now).toISOString(),
           ...(days === undefined ? { months: months ?? 3 } : { days }),
@@ -425,56 +482,57 @@ Examples:
       );
       return ExitCode.ok;
     }
-    if (quotaHit) return ExitCode.partial;
-    return exitCodeForScopes(counts.applied + counts.skipped, counts.failed);
+    return exitCodeForChanges(counts.applied + counts.skipped, errors);
   },
 };
 
 async function restore(ctx: CommandContext, options: Record<string, unknown>): Promise<number> {
+  if (options.journal === undefined || options.journal === "") {
+    throw new UsageError("restore needs --journal <file>: the journal of an earlier --apply run");
+  }
   const yes = options.yes === true;
   if (!yes && !isInteractive(ctx))
     throw new UsageError("restore needs --yes when not on a TTY (nothing was changed)");
   const journal = resolve(ctx.io.cwd, String(options.journal));
   await ctx.simulate(["zoom"]);
   const { lib, client, stats } = await buildClient(ctx, options);
-  const users = await lib.listRestorable(journal);
-  if (!yes && users.length > 0) {
-    ctx.io.stderr.write(
-      `${users.length} users to be turned Licensed again:\n${users
-        .slice(0, 20)
-        .map((u) => `  ${u.email}`)
-        .join("\n")}${users.length > 20 ? `\n  ... and ${users.length - 20} more` : ""}\n`,
-    );
-    if (!(await confirm(ctx, `Restore ${users.length} users?`))) {
-      throw new UsageError("not confirmed; nothing was changed");
-    }
-  }
   const progress = await ctx.progress("zoom-licenses restore");
   const counts = { restored: 0, failed: 0, skipped: 0 };
-  const errors: ErrorRecord[] = [];
-  let quotaHit = false;
+  const errors: CloudAdminError[] = [];
   const pumped = pump(
     lib.restoreLicenses({
       client,
       journal,
+      ...(yes
+        ? {}
+        : {
+            confirm: async (users) => {
+              progress.stop();
+              ctx.io.stderr.write(
+                `${users.length} users to be turned Licensed again:\n${users
+                  .slice(0, 20)
+                  .map((u) => `  ${u.email}`)
+                  .join("\n")}${users.length > 20 ? `\n  ... and ${users.length - 20} more` : ""}\n`,
+              );
+              return confirm(ctx, `Restore ${users.length} users?`);
+            },
+          }),
       concurrency: ctx.globals.concurrency ?? 16,
       signal: ctx.signal,
       onProgress: (p) => {
         counts.restored = p.applied;
         counts.failed = p.failed;
         counts.skipped = p.skipped;
-        progress.update({ ...counts, of: users.length, throttled: stats.throttled });
+        progress.update({ ...counts, throttled: stats.throttled });
       },
-      onError: (e: CloudAdminError, r: LicenseRecord) => {
-        if (e.code === "ERR_QUOTA_EXHAUSTED") quotaHit = true;
-        errors.push(toErrorRecord(e, r.email, "restore"));
-      },
+      onError: (e) => errors.push(e),
+      onWarning: (message) => ctx.log.warn(message),
     }),
   );
   try {
     await ctx.emit({
       items: pumped.items,
-      errors: () => errors,
+      errors: () => errors.map((e) => toErrorRecord(e)),
       summary: () => ({ journal, ...counts, throttled: stats.throttled, retries: stats.retries }),
       columns: ctx.format === "table" ? TABLE_COLUMNS : FIELDS,
     });
@@ -482,6 +540,5 @@ async function restore(ctx: CommandContext, options: Record<string, unknown>): P
     await pumped.finished;
   }
   progress.stop();
-  if (quotaHit) return ExitCode.partial;
-  return exitCodeForScopes(counts.restored + counts.skipped, counts.failed);
+  return exitCodeForChanges(counts.restored + counts.skipped, errors);
 }
