@@ -37,9 +37,15 @@ export const userPhotosCommand: CommandModule = {
         "employeeId",
       )
       .option("--filter <odata>", "OData filter replacing 'accountEnabled eq true and <key> ne null'")
-      .option("--size <WxH>", "photo size, one of Graph's 48x48 ... 648x648 (default: the largest)")
+      .option(
+        "--size <WxH>",
+        "photo size: 48x48, 64x64, 96x96, 120x120, 240x240, 360x360, 432x432, 504x504 or 648x648 (default: the largest)",
+      )
       .option("--full", "download and upload every photo again, ignoring the manifest")
-      .option("--prune", "remove files and blobs whose photo or user is gone from Graph")
+      .option(
+        "--prune",
+        "remove files and blobs whose photo or user is gone from Graph (only regular files the manifest names)",
+      )
       .option(
         "--graph-endpoint <url>",
         "Graph root (default $CLOUDADMIN_GRAPH_ENDPOINT or https://graph.microsoft.com)",
@@ -52,7 +58,11 @@ escape the folder or is not a valid file name is reported as invalid-key, two us
 duplicate-key; neither writes anything. Photos are fetched at most 4 at a time (Graph's limit per app).
 
 Incremental: .cloudadmin-photos.json in the folder (and blob metadata in the container) records each
-photo's ETag; unchanged photos are neither downloaded nor uploaded. --full forces everything.
+photo's version (Graph's @odata.mediaEtag); unchanged photos are neither downloaded nor uploaded.
+--full forces everything. Users without a photo (404, or Graph's 1x1 placeholder) are no-photo.
+The manifest is untrusted: names it holds that this job could not have written are ignored, --prune
+deletes only regular files directly in the folder, and symlinks in the folder are replaced, never
+written through.
 
 Auth: CLOUDADMIN_GRAPH_TOKEN (a bearer token), else DefaultAzureCredential (app permission
 User.Read.All). Blobs: SAS in --container-url, else AZURE_STORAGE_CONNECTION_STRING, else
@@ -67,17 +77,16 @@ Examples:
       );
   },
   async run(ctx, options) {
-    const outDir = options.outDir === undefined ? undefined : resolve(ctx.io.cwd, String(options.outDir));
+    // An empty --out-dir names no folder (resolve would turn it into the current one): the library refuses it.
+    const outDir =
+      options.outDir === undefined
+        ? undefined
+        : String(options.outDir) === ""
+          ? ""
+          : resolve(ctx.io.cwd, String(options.outDir));
     const containerUrl = options.containerUrl === undefined ? undefined : String(options.containerUrl);
-    if (!outDir && !containerUrl) throw new UsageError("give --out-dir, --container-url, or both");
-    const size = options.size === undefined ? undefined : String(options.size);
-    if (size !== undefined && !/^\d{1,4}x\d{1,4}$/.test(size)) {
-      throw new UsageError(`--size must be WxH such as 240x240, not '${size}'`);
-    }
-    const keyAttribute = String(options.key ?? "employeeId");
-    if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(keyAttribute)) {
-      throw new UsageError(`--key must be a user attribute name (letters, digits, _), not '${keyAttribute}'`);
-    }
+    if (outDir === undefined && !containerUrl)
+      throw new UsageError("give --out-dir, --container-url, or both");
     if (containerUrl) ctx.endpoint(containerUrl, "--container-url");
 
     const sim = await ctx.simulate(["graph"]);
@@ -130,35 +139,41 @@ Examples:
         failed: counts.failed,
       });
 
+    // Called before any output: a refused option (size, key attribute, empty folder name, endpoint) ends
+    // the run before anything is written.
+    const photos = lib.syncUserPhotos({
+      credential,
+      endpoint: endpoint.toString(),
+      ...(options.key === undefined ? {} : { keyAttribute: String(options.key) }),
+      ...(options.filter === undefined ? {} : { filter: String(options.filter) }),
+      ...(outDir === undefined ? {} : { outDir }),
+      ...(container ? { container } : {}),
+      full: options.full === true,
+      prune: options.prune === true,
+      ...(options.size === undefined ? {} : { size: String(options.size) }),
+      concurrency,
+      ...(ctx.globals.maxRetries === undefined ? {} : { maxRetries: ctx.globals.maxRetries }),
+      ...(ctx.globals.timeoutMs === undefined ? {} : { timeoutMs: ctx.globals.timeoutMs }),
+      ...(ca ? { ca } : {}),
+      signal: ctx.signal,
+      onProgress: (e) => {
+        if (e.type === "users-listed") counts.listed = e.listed;
+        else if (e.type === "retry") {
+          retries++;
+          ctx.log.debug(`Graph answered ${e.status}; retry ${e.attempt} in ${Math.round(e.delayMs)} ms`);
+        } else if (e.type === "pruned") {
+          pruned++;
+          ctx.log.info(`pruned ${e.file ?? e.blobName}`);
+        } else if (e.type === "stale") stale++;
+        else if (e.type === "manifest-entry-ignored") {
+          ctx.log.warn(`ignored manifest entry ${JSON.stringify(e.name)}: not a file name this job writes`);
+        }
+        show();
+      },
+      onError: (e: CloudAdminError) => errors.push(toErrorRecord(e)),
+    });
     const items = (async function* () {
-      for await (const item of lib.syncUserPhotos({
-        credential,
-        endpoint: endpoint.toString(),
-        keyAttribute,
-        ...(options.filter === undefined ? {} : { filter: String(options.filter) }),
-        ...(outDir ? { outDir } : {}),
-        ...(container ? { container } : {}),
-        full: options.full === true,
-        prune: options.prune === true,
-        ...(size ? { size } : {}),
-        concurrency,
-        ...(ctx.globals.maxRetries === undefined ? {} : { maxRetries: ctx.globals.maxRetries }),
-        ...(ctx.globals.timeoutMs === undefined ? {} : { timeoutMs: ctx.globals.timeoutMs }),
-        ...(ca ? { ca } : {}),
-        signal: ctx.signal,
-        onProgress: (e) => {
-          if (e.type === "users-listed") counts.listed = e.listed;
-          else if (e.type === "retry") {
-            retries++;
-            ctx.log.debug(`Graph answered ${e.status}; retry ${e.attempt} in ${Math.round(e.delayMs)} ms`);
-          } else if (e.type === "pruned") {
-            pruned++;
-            ctx.log.debug(`pruned ${e.file ?? e.blobName}`);
-          } else if (e.type === "stale") stale++;
-          show();
-        },
-        onError: (e: CloudAdminError) => errors.push(toErrorRecord(e, e.scope ?? "user", "photo")),
-      })) {
+      for await (const item of photos) {
         counts[item.status]++;
         bytes += item.status === "saved" ? item.bytes : 0;
         show();
