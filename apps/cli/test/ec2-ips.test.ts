@@ -1,6 +1,9 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
+import dns from "node:dns";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { type AddressInfo, isIP } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -189,6 +192,139 @@ describe("cloudadmin ec2-ips", () => {
     expect((await runCli(["ec2-ips", "--simulate", "--accounts", "12"])).code).toBe(2);
     expect((await runCli(["ec2-ips", "--simulate", "--org", "--sso"])).code).toBe(2);
     expect((await runCli(["ec2-ips", "--simulate", "--state", "sleeping"])).code).toBe(2);
+  });
+});
+
+/** A loopback listener that counts what reaches it and answers with `reply`. */
+async function listen(
+  reply: (req: IncomingMessage, res: ServerResponse) => void = (_q, res) => res.end(),
+): Promise<{ server: Server; port: number; hits: () => number }> {
+  let hits = 0;
+  const server = createServer((req, res) => {
+    hits++;
+    reply(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, port: (server.address() as AddressInfo).port, hits: () => hits };
+}
+
+describe("cloudadmin ec2-ips: endpoints, credentials and secrets from hostile configuration", () => {
+  const realLookup = dns.lookup;
+  beforeAll(() => {
+    // Test-only resolver: *.example.test is the loopback listener; other names fail (nothing leaves).
+    (dns as { lookup: unknown }).lookup = (
+      host: string,
+      options: unknown,
+      callback?: (...a: unknown[]) => void,
+    ) => {
+      const cb = (typeof options === "function" ? options : callback) as (...a: unknown[]) => void;
+      if (isIP(host) !== 0) return (realLookup as (...a: unknown[]) => void)(host, options, callback);
+      const all = typeof options === "object" && options !== null && (options as { all?: boolean }).all;
+      if (host.endsWith(".example.test") || host === "localhost")
+        return all ? cb(null, [{ address: "127.0.0.1", family: 4 }]) : cb(null, "127.0.0.1", 4);
+      return cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: "ENOTFOUND" }));
+    };
+  });
+  afterAll(() => {
+    (dns as { lookup: unknown }).lookup = realLookup;
+  });
+
+  it("refuses a plain-http endpoint_url in the profile (exit 3, one line) and sends nothing", async () => {
+    const l = await listen();
+    try {
+      const config = join(home, "evil-config");
+      await writeFile(
+        config,
+        `[profile evil]\nregion = eu-west-1\nendpoint_url = http://aws.example.test:${l.port}\n`,
+      );
+      const {
+        AWS_ENDPOINT_URL: _g,
+        AWS_ENDPOINT_URL_EC2: _e,
+        AWS_ENDPOINT_URL_STS: _s,
+        AWS_ENDPOINT_URL_ORGANIZATIONS: _o,
+        AWS_ENDPOINT_URL_SSO: _p,
+        ...env
+      } = awsEnv({ AWS_CONFIG_FILE: config });
+      const r = await runCli(["ec2-ips", "--profile", "evil", "-o", "json"], { env });
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.trim().split("\n")[0]).toContain(
+        `endpoint_url of the profile in the AWS config file http://aws.example.test:${l.port}`,
+      );
+      // The same profile through the services section, for one service.
+      await writeFile(
+        config,
+        `[profile evil]\nservices = evil\n[services evil]\norganizations =\n  endpoint_url = http://org.example.test:${l.port}\n`,
+      );
+      const r2 = await runCli(["ec2-ips", "--profile", "evil"], { env });
+      expect(r2.code).toBe(3);
+      expect(r2.stderr).toContain("endpoint_url of organizations in [services evil]");
+      expect(l.hits()).toBe(0);
+    } finally {
+      l.server.close();
+    }
+  });
+
+  it("never prints the session token, even when a server echoes the request's headers in its error", async () => {
+    const token = "IQoJb3JpZ2luX2VjEHYaCXVzLWVhc3QtMSJHMEUCIQDtestSessionTokenValue0123456789";
+    const l = await listen((req, res) => {
+      const headers = JSON.stringify(req.headers);
+      if (req.headers["x-amz-target"]) {
+        res.writeHead(400, {
+          "content-type": "application/x-amz-json-1.1",
+          "x-amzn-errortype": "UnrecognizedClientException",
+        });
+        res.end(
+          JSON.stringify({ __type: "UnrecognizedClientException", message: `bad request: ${headers}` }),
+        );
+      } else {
+        res.writeHead(403, { "content-type": "text/xml" });
+        res.end(
+          `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidClientTokenId</Code><Message>bad request: ${headers.replace(/[<>&]/g, "")}</Message></Error><RequestId>1</RequestId></ErrorResponse>`,
+        );
+      }
+    });
+    try {
+      const url = `http://127.0.0.1:${l.port}`;
+      const r = await runCli(["ec2-ips", "-v", "-o", "json", "--max-retries", "0"], {
+        env: awsEnv({
+          AWS_SESSION_TOKEN: token,
+          AWS_ENDPOINT_URL_STS: url,
+          AWS_ENDPOINT_URL_ORGANIZATIONS: url,
+        }),
+      });
+      expect(l.hits()).toBeGreaterThan(0);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain("x-amz-security-token");
+      expect(`${r.stdout}${r.stderr}`).not.toContain(token);
+      expect(`${r.stdout}${r.stderr}`).not.toContain(sim.environment().AWS_SECRET_ACCESS_KEY);
+    } finally {
+      l.server.close();
+    }
+  });
+
+  it("refuses a CR or LF in AWS_SESSION_TOKEN up front: exit 3, one line, no request", async () => {
+    sim.resetStats();
+    for (const bad of ["abc\r\nX-Injected: 1", "abc\ndef"]) {
+      const r = await runCli(["ec2-ips", "--no-progress"], { env: awsEnv({ AWS_SESSION_TOKEN: bad }) });
+      expect(r.code).toBe(3);
+      expect(r.stderr.trim().split("\n")).toEqual([
+        expect.stringContaining("AWS_SESSION_TOKEN holds a line break"),
+      ]);
+    }
+    expect(sim.stats().total).toBe(0);
+  });
+
+  it("exits 3 (not 4) with no credentials at all, and with a region that is not a region", async () => {
+    sim.resetStats();
+    const { AWS_ACCESS_KEY_ID: _a, AWS_SECRET_ACCESS_KEY: _s, ...noKeys } = awsEnv();
+    const none = await runCli(["ec2-ips", "--no-progress"], { env: noKeys });
+    expect(none.code, none.stderr).toBe(3);
+    expect(none.stderr.trim().split("\n")[0]).toContain("credentials");
+    const bad = await runCli(["ec2-ips", "--no-progress"], { env: awsEnv({ AWS_REGION: "mars_central" }) });
+    expect(bad.code, bad.stderr).toBe(3);
+    expect(bad.stderr).toContain("is not an AWS region name");
+    expect(sim.stats().total).toBe(0);
   });
 });
 
