@@ -402,3 +402,169 @@ describe("cloudadmin zoom-licenses", () => {
     expect(bad.code).toBe(2);
   });
 });
+
+describe("cloudadmin zoom-licenses: hostile input (issue 14)", () => {
+  it("refuses periods out of range or given twice with exit 2, before any request", async () => {
+    const { env, s } = await sim();
+    for (const flags of [
+      ["--months", "3300000"],
+      ["--months", "1201"],
+      ["--months", "0"],
+      ["--days", "36501"],
+      ["--months", "3", "--days", "10"],
+    ]) {
+      const r = await runCli(["zoom-licenses", "--apply", "--yes", "-o", "json", ...flags, ...asOf], {
+        env,
+        cwd: dir,
+      });
+      expect(r.code, `${flags.join(" ")}: ${r.stderr}`).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    }
+    expect(s.stats().total).toBe(0);
+    expect(await readdir(dir)).toEqual([]);
+    const ok = await runCli(["zoom-licenses", "-o", "json", "--months", "1200", ...asOf], { env });
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((JSON.parse(ok.stdout) as Doc).items).toEqual([]);
+  });
+
+  it("a journal whose last line was cut mid-write: set aside in .partial, cut back, and nobody changed twice", async () => {
+    const { env, s, zoom } = await sim();
+    const journal = join(dir, "z.jsonl");
+    const argv = ["zoom-licenses", "--apply", "--yes", "--journal", journal, "-o", "json", ...asOf];
+    const first = await runCli(argv, { env });
+    expect(first.code, first.stderr).toBe(0);
+    // The process died while writing the last "applied" line: its user has an intent and half an outcome.
+    const whole = await readFile(journal, "utf8");
+    const lastLine = whole.trimEnd().split("\n").pop() as string;
+    const torn = lastLine.slice(0, 40);
+    await writeFile(journal, whole.slice(0, whole.length - lastLine.length - 1) + torn);
+    const restored = await runCli(["zoom-licenses", "restore", "--journal", journal, "--yes", "-o", "json"], {
+      env,
+    });
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stderr).toContain(
+      `journal ${journal} ended in a partial line (the run stopped mid-write): it was moved to ${journal}.partial`,
+    );
+    expect(await readFile(`${journal}.partial`, "utf8")).toBe(`${torn}\n`);
+    const lines = (await readFile(journal, "utf8")).split("\n");
+    expect(lines.pop()).toBe("");
+    expect(lines.every((l) => JSON.parse(l) !== null)).toBe(true);
+    // Every journaled user is Licensed again, the one whose outcome was torn included.
+    expect((JSON.parse(restored.stdout) as Doc).items.map((i) => i.userId).sort()).toEqual(stale(zoom));
+    const again = await runCli(argv, { env });
+    expect(again.code, again.stderr).toBe(0);
+    const perUser = new Map<string, number>();
+    for (const q of s.requestLog)
+      if (q.method === "PATCH") perUser.set(q.path, (perUser.get(q.path) ?? 0) + 1);
+    // Downgraded, restored, and the journal says downgraded before: never a third time.
+    expect([...perUser.values()].every((n) => n === 2)).toBe(true);
+    expect(perUser.size).toBe(stale(zoom).length);
+  });
+
+  it("a resume after a torn 'applied' line changes nobody twice (the listing confirms the change)", async () => {
+    const { env, s, zoom } = await sim();
+    const journal = join(dir, "z.jsonl");
+    const argv = ["zoom-licenses", "--apply", "--yes", "--journal", journal, "-o", "json", ...asOf];
+    expect((await runCli(argv, { env })).code).toBe(0);
+    const whole = await readFile(journal, "utf8");
+    const lastLine = whole.trimEnd().split("\n").pop() as string;
+    await writeFile(journal, whole.slice(0, whole.length - lastLine.length - 1) + lastLine.slice(0, 25));
+    const again = await runCli(argv, { env });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/ended in a partial line/);
+    expect(s.requestLog.filter((q) => q.method === "PATCH")).toHaveLength(stale(zoom).length);
+    const entries = (await readFile(journal, "utf8"))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { phase: string; userId: string; reason?: string });
+    const tornUser = (JSON.parse(lastLine) as { userId: string }).userId;
+    expect(entries.filter((e) => e.userId === tornUser).map((e) => e.phase)).toEqual(["intent", "applied"]);
+    expect(entries.find((e) => e.userId === tornUser && e.phase === "applied")?.reason).toBe(
+      "confirmed by listing after an interrupted run",
+    );
+  });
+
+  it("--exclude: a file with @ in its path, UTF-16 files with a BOM, # comments, and unmatched entries warned", async () => {
+    const { env, zoom } = await sim();
+    const ids = stale(zoom);
+    const emails = zoom.users.filter((u) => ids.includes(u.id)).map((u) => u.email);
+    const atPath = join(dir, "team@ops");
+    await import("node:fs/promises").then((fs) => fs.mkdir(atPath));
+    await writeFile(join(atPath, "vips.txt"), `# VIPs\n${emails[0]}  # the CEO\n\n${emails[1]}\r\n`);
+    const le = Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from(`${emails[2]}\r\nnobody@example.com\r\n`, "utf16le"),
+    ]);
+    await writeFile(join(dir, "le.txt"), le);
+    const beText = Buffer.from(`${emails[3]}\n`, "utf16le");
+    beText.swap16();
+    await writeFile(join(dir, "be.txt"), Buffer.concat([Buffer.from([0xfe, 0xff]), beText]));
+    const r = await runCli(
+      ["zoom-licenses", "-o", "json", "--all", "--exclude", `${join(atPath, "vips.txt")}`, ...asOf],
+      { env, cwd: dir },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const excludedOf = (stdout: string) =>
+      (JSON.parse(stdout) as Doc).items
+        .filter((i) => i.reason === "excluded")
+        .map((i) => i.email)
+        .sort();
+    expect(excludedOf(r.stdout)).toEqual(emails.slice(0, 2).sort());
+    const both = await runCli(
+      ["zoom-licenses", "-o", "json", "--all", "--exclude", "le.txt,be.txt", ...asOf],
+      {
+        env,
+        cwd: dir,
+      },
+    );
+    expect(both.code, both.stderr).toBe(0);
+    expect(excludedOf(both.stdout)).toEqual(emails.slice(2, 4).sort());
+    expect(both.stderr).toMatch(/--exclude: 1 entry matches no user: nobody@example\.com/);
+  });
+
+  it("--exclude: a file that yields no address exits 2, and so does a part that is neither file nor address", async () => {
+    const { env, s } = await sim();
+    await writeFile(join(dir, "empty.txt"), "# nobody yet\n\n");
+    const empty = await runCli(["zoom-licenses", "--exclude", "empty.txt", ...asOf], { env, cwd: dir });
+    expect(empty.code).toBe(2);
+    expect(empty.stderr.trim()).toBe(
+      "cloudadmin: zoom-licenses: --exclude: 'empty.txt' holds no address (one email per line; # starts a comment)",
+    );
+    const bad = await runCli(["zoom-licenses", "--exclude", "missing.txt"], { env, cwd: dir });
+    expect(bad.code).toBe(2);
+    expect(s.stats().total).toBe(0);
+  });
+
+  it("restore --yes without --journal: exit 2 with one clear line", async () => {
+    const { env, s } = await sim();
+    const r = await runCli(["zoom-licenses", "restore", "--yes"], { env, cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(
+      "cloudadmin: zoom-licenses restore: --journal <file> is required: the journal of an earlier --apply run",
+    );
+    expect(s.stats().total).toBe(0);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("a 401 shows Zoom's code and message, never [object Object]", async () => {
+    const zoom = dataset();
+    // A token endpoint behind a gateway that nests its error object.
+    const gateway = {
+      name: "gateway",
+      classify: (req: { url: URL }) => (req.url.pathname === "/oauth/token" ? { operation: "Token" } : null),
+      handle: () => ({
+        status: 401,
+        headers: { "content-type": "application/json" },
+        body: { error: { code: "invalid_client", message: "Invalid client_id or client_secret" } },
+      }),
+      faultResponse: () => ({ status: 500 }),
+    };
+    const s = await startSimulator({ dataset: { zoom }, services: ["zoom"], customServices: [gateway] });
+    sims.push(s);
+    const r = await runCli(["zoom-licenses", "-o", "json", ...asOf], { env: s.environment() });
+    expect(r.code).toBe(3);
+    expect(r.stderr).not.toContain("[object Object]");
+    expect(r.stderr).toContain("(401 invalid_client: Invalid client_id or client_secret)");
+  });
+});

@@ -186,8 +186,8 @@ function checkPlan(changes: readonly LicenseRecord[], options: ApplyLicenseRecov
  * Applies a plan: downgrades each `downgrade` decision to Basic (`PATCH {"type": 1}`), writing the
  * journal line before and after every change. The whole plan is read first and checked (change
  * limit, activity inside the period, confirmation); nothing is changed unless all pass. A user the
- * journal already shows downgraded is not changed again (result `skipped`), so a rerun with the
- * same journal resumes. On Zoom's daily limit it stops changing users cleanly (the rest
+ * journal already shows downgraded, or restored since, is not changed again (result `skipped`), so
+ * a rerun with the same journal resumes. On Zoom's daily limit it stops changing users cleanly (the rest
  * `skipped`, one ERR_QUOTA_EXHAUSTED error reported). `keep` decisions come back `skipped`.
  *
  * @example
@@ -241,9 +241,14 @@ export async function* applyLicenseRecovery(
       return { ...d, result: "skipped" };
     }
     progress.bump("planned");
-    if (before?.downgrade === "applied") {
+    // Downgraded before, or restored since by an admin's decision: never changed a second time.
+    if (before?.downgrade === "applied" || before?.restored) {
       progress.bump("skipped");
-      return { ...d, result: "skipped", reason: `${d.reason}; already downgraded (journal)` };
+      return {
+        ...d,
+        result: "skipped",
+        reason: `${d.reason}; already ${before.restored ? "restored" : "downgraded"} (journal)`,
+      };
     }
     return change(d, {
       op: "downgrade",

@@ -488,7 +488,7 @@ Examples:
 
 async function restore(ctx: CommandContext, options: Record<string, unknown>): Promise<number> {
   if (options.journal === undefined || options.journal === "") {
-    throw new UsageError("restore needs --journal <file>: the journal of an earlier --apply run");
+    throw new UsageError("--journal <file> is required: the journal of an earlier --apply run");
   }
   const yes = options.yes === true;
   if (!yes && !isInteractive(ctx))
