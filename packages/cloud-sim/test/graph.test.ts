@@ -395,3 +395,85 @@ describe("graph photos", () => {
     });
   });
 });
+
+describe("graph photo behaviours the documentation leaves open", () => {
+  const id = (i: number) => `00000000-0000-4000-8000-${String(i).padStart(12, "0")}`;
+  const svc = () => sim.service("graph") as GraphSimService;
+
+  it("accepts placeholder entries in a dataset and nothing else beside a photo's fields", () => {
+    const users = [{ id: "u1", userPrincipalName: "a@x", accountEnabled: true }];
+    expect(findDatasetProblems({ graph: { users, photos: { u1: { placeholder: true } } } })).toEqual([]);
+    expect(findDatasetProblems({ graph: { users, photos: { u1: { placeholder: false } } } })[0]?.path).toBe(
+      "$.graph.photos.u1.placeholder",
+    );
+    expect(
+      findDatasetProblems({ graph: { users, photos: { u1: { placeholder: true, etag: '"1"' } } } })[0],
+    ).toEqual({ path: "$.graph.photos.u1.etag", message: "is not a known key" });
+    const small = generateDataset({ scale: "small", seed: 1, services: ["graph"] }).graph as GraphDataset;
+    expect(Object.values(small.photos ?? {}).filter((p) => "placeholder" in p)).toHaveLength(2);
+  });
+
+  it("answers a placeholder with the 1x1 GIF metadata (id 1x1 or 1X1) and 404 on $value", async () => {
+    svc().setPhoto(id(5), { placeholder: true });
+    try {
+      for (const placeholderId of ["1x1", "1X1"] as const) {
+        svc().setPhotoBehaviour({ placeholderId });
+        const meta = await raw(`/v1.0/users/${id(5)}/photo`);
+        expect(meta.status).toBe(200);
+        expect(meta.json).toMatchObject({
+          "@odata.mediaContentType": "image/gif",
+          "@odata.mediaEtag": "",
+          id: placeholderId,
+          width: 1,
+          height: 1,
+        });
+      }
+      const value = await raw(`/v1.0/users/${id(5)}/photo/$value`);
+      expect(value.status).toBe(404);
+      expect(value.json.error.code).toBe("ImageNotFound");
+      expect((await raw(`/v1.0/users/${id(5)}/photos/48x48/$value`)).status).toBe(404);
+    } finally {
+      svc().setPhoto(id(5), null);
+      svc().setPhotoBehaviour({ placeholderId: "1x1" });
+    }
+  });
+
+  it("sends $value's ETag header as the mediaEtag, not at all, or as another value", async () => {
+    try {
+      const seen: Record<string, string | null> = {};
+      for (const valueEtag of ["media", "absent", "different"] as const) {
+        svc().setPhotoBehaviour({ valueEtag });
+        const value = await raw(`/v1.0/users/${id(0)}/photo/$value`);
+        expect(value.status).toBe(200);
+        seen[valueEtag] = value.headers.get("etag");
+        // The metadata's mediaEtag never changes with the switch.
+        expect((await raw(`/v1.0/users/${id(0)}/photo`)).json["@odata.mediaEtag"]).toBe('"E0"');
+      }
+      expect(seen.media).toBe('"E0"');
+      expect(seen.absent).toBeNull();
+      expect(seen.different).toMatch(/^"[0-9A-F]{8}"$/);
+      expect(seen.different).not.toBe('"E0"');
+    } finally {
+      svc().setPhotoBehaviour({ valueEtag: "media" });
+    }
+  });
+
+  it("answers an on-premises mailbox with a configurable status, and beta either falls back or fails too", async () => {
+    try {
+      svc().setPhotoBehaviour({ onPremisesStatus: 500, onPremisesBeta: "same-error" });
+      const v1 = await raw(`/v1.0/users/${id(30)}/photo`);
+      expect(v1.status).toBe(500);
+      expect(v1.json.error.code).toBe("MailboxNotHostedInExchangeOnline");
+      const beta = await raw(`/beta/users/${id(30)}/photo/$value`);
+      expect(beta.status).toBe(500);
+      expect(beta.json.error.code).toBe("MailboxNotHostedInExchangeOnline");
+      svc().setPhotoBehaviour({ onPremisesStatus: 404, onPremisesBeta: "entra-id" });
+      expect((await raw(`/v1.0/users/${id(30)}/photo`)).status).toBe(404);
+      const fallback = await raw(`/beta/users/${id(30)}/photo`);
+      expect(fallback.status).toBe(200);
+      expect(fallback.json["@odata.mediaEtag"]).toBe('"E30"');
+    } finally {
+      svc().setPhotoBehaviour({ onPremisesStatus: 404, onPremisesBeta: "entra-id" });
+    }
+  });
+});

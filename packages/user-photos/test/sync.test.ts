@@ -16,6 +16,7 @@ import {
   type GraphPhotoEntry,
   dataset,
   fixedToken,
+  PLACEHOLDER,
   photo,
   retryTimer,
   startBlobEmulator,
@@ -28,6 +29,12 @@ const TIMEOUT_MS = 987_654;
 
 interface GraphControl {
   setPhoto(userId: string, photo: GraphPhotoEntry | null): void;
+  setPhotoBehaviour(patch: {
+    valueEtag?: "media" | "absent" | "different";
+    placeholderId?: "1x1" | "1X1";
+    onPremisesStatus?: number;
+    onPremisesBeta?: "entra-id" | "same-error";
+  }): void;
   maxPhotoInFlight: number;
 }
 
@@ -321,6 +328,96 @@ describe("syncUserPhotos", () => {
     const full = await run(options(sim, { outDir, full: true }));
     expect([...full.values()].filter((i) => i.status === "saved")).toHaveLength(19);
   });
+
+  for (const [valueEtag, placeholderId] of [
+    ["media", "1x1"],
+    ["absent", "1X1"],
+    ["different", "1x1"],
+  ] as const) {
+    it(`takes both forms of "no photo" for no-photo and versions from /photo's mediaEtag ($value ETag ${valueEtag}, placeholder id ${placeholderId})`, async () => {
+      const users: FixtureUser[] = [
+        { i: 1, employeeId: "N1", photo: photo(1) },
+        { i: 2, employeeId: "N2", photo: PLACEHOLDER },
+        { i: 3, employeeId: "N3", photo: null },
+        { i: 4, employeeId: "N4", photo: photo(4) },
+      ];
+      const { sim, outDir, container, graph } = await setup(users);
+      graph.setPhotoBehaviour({ valueEtag, placeholderId });
+      const first = await run(options(sim, { outDir, container }));
+      expect(first.get(uid(1))).toMatchObject({ status: "saved", etag: '"P1"' });
+      expect(first.get(uid(2))).toMatchObject({ status: "no-photo", reason: "placeholder", file: null });
+      expect(first.get(uid(3))).toMatchObject({ status: "no-photo", reason: "ImageNotFound", file: null });
+      expect(await tree(outDir)).toEqual([MANIFEST_NAME, "N1.jpg", "N4.jpg"]);
+      expect([...(await blobsOf(container)).keys()].sort()).toEqual(["N1.jpg", "N4.jpg"]);
+      // The placeholder's metadata says there is nothing to download: no $value request for it.
+      expect(sim.requestLog.filter((r) => r.path.includes(uid(2))).map((r) => r.operation)).toEqual([
+        "GetPhoto",
+      ]);
+      const manifest = JSON.parse(await readFile(join(outDir, MANIFEST_NAME), "utf8"));
+      expect(manifest.files["N1.jpg"].etag).toBe('"P1"');
+
+      // A rerun moves 0 bytes: one metadata request per user, whatever $value's ETag header was.
+      sim.resetStats();
+      const second = await run(options(sim, { outDir, container }));
+      expect([...second.values()].map((i) => i.status).sort()).toEqual([
+        "no-photo",
+        "no-photo",
+        "unchanged",
+        "unchanged",
+      ]);
+      expect(sim.stats().events.photoBytes ?? 0).toBe(0);
+      expect(sim.stats().byOperation["graph:GetPhotoValue"]).toBeUndefined();
+      expect(sim.stats().byOperation["graph:GetPhoto"]).toBe(4);
+
+      // A new photo has a new mediaEtag: downloaded again, and only that one.
+      graph.setPhoto(uid(4), photo(40));
+      sim.resetStats();
+      const third = await run(options(sim, { outDir, container }));
+      expect(third.get(uid(4))).toMatchObject({ status: "saved", etag: '"P28"' });
+      expect(third.get(uid(1))?.status).toBe("unchanged");
+      expect(sim.stats().byOperation["graph:GetPhotoValue"]).toBe(1);
+    });
+  }
+
+  for (const onPremisesStatus of [404, 400, 503]) {
+    for (const onPremisesBeta of ["entra-id", "same-error"] as const) {
+      it(`decides an on-premises mailbox by its error code (status ${onPremisesStatus}, beta ${onPremisesBeta})`, async () => {
+        const users: FixtureUser[] = [
+          { i: 1, employeeId: "O1", photo: photo(1) },
+          { i: 2, employeeId: "O2", photo: photo(2) },
+        ];
+        const { sim, outDir, graph } = await setup(users, [1]);
+        graph.setPhotoBehaviour({ onPremisesStatus, onPremisesBeta });
+        const { timer, slept } = retryTimer(TIMEOUT_MS);
+        const errors: string[] = [];
+        const items = await run(
+          options(sim, { outDir, timer, timeoutMs: TIMEOUT_MS, onError: (e) => errors.push(e.code) }),
+        );
+        expect(items.get(uid(2))?.status).toBe("saved");
+        const asked = sim.requestLog
+          .filter((r) => r.path.includes(uid(1)))
+          .map((r) => `${r.status} ${r.path.split("/")[1]} ${r.operation}`);
+        if (onPremisesBeta === "entra-id") {
+          expect(items.get(uid(1))).toMatchObject({ status: "saved", file: join(outDir, "O1.jpg") });
+          expect(asked).toEqual([
+            `${onPremisesStatus} v1.0 GetPhoto`,
+            "200 beta GetPhoto",
+            "200 beta GetPhotoValue",
+          ]);
+        } else {
+          expect(items.get(uid(1))).toMatchObject({
+            status: "no-photo",
+            reason: "MailboxNotHostedInExchangeOnline",
+            file: null,
+          });
+          // Not retried, whatever the status: the code says no request can change it.
+          expect(asked).toEqual([`${onPremisesStatus} v1.0 GetPhoto`, `${onPremisesStatus} beta GetPhoto`]);
+        }
+        expect(errors).toEqual([]);
+        expect(slept).toEqual([]);
+      });
+    }
+  }
 
   it("follows empty pages that still carry a nextLink", async () => {
     const users: FixtureUser[] = Array.from({ length: 30 }, (_, i) => ({
