@@ -70,11 +70,12 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
   const format: OutputFormat = globals.output ?? (io.stdout.isTTY && !globals.out ? "table" : "json");
   const output = () => import("@cloudadmin/output");
 
-  const openOutput = async (contentType: string): Promise<Sink> => {
+  // `flag`: --out, or --report for the HTML report.
+  const openOutput = async (contentType: string, flag = globals.out): Promise<Sink> => {
     const out = await output();
     // `-` is stdout, as in most Unix tools.
-    if (!globals.out || globals.out === "-") return out.stdoutSink(io.stdout);
-    const target = expandOutTarget(globals.out, new Date());
+    if (!flag || flag === "-") return out.stdoutSink(io.stdout);
+    const target = expandOutTarget(flag, new Date());
     if (!out.looksLikeUrl(target)) {
       return out.openSink(resolve(io.cwd, target), { contentType, signal: deps.signal });
     }
@@ -127,24 +128,52 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
     async emit(options) {
       const out = await output();
       const sink = await openOutput(out.contentTypeFor(format));
+      const generatedAt = new Date();
+      // --report: the same items and envelope also go to this command's HTML report.
+      const report = globals.report
+        ? await (await import("./report-tee.js")).teeToReport({
+            command: deps.command,
+            items: options.items,
+            sink: await openOutput("text/html; charset=utf-8", globals.report),
+            target: globals.report,
+            cwd: io.cwd,
+            isUrl: out.looksLikeUrl(globals.report),
+          })
+        : undefined;
       // writeResults commits the sink when the document is complete and aborts it otherwise.
-      await out.writeResults({
-        format,
-        command: deps.command,
-        items: options.items,
-        errors: options.errors,
-        summary: options.summary,
-        ...(options.extra ? { extra: options.extra } : {}),
-        ...(options.commitIf ? { commitIf: options.commitIf } : {}),
-        ...(options.columns ? { columns: options.columns } : {}),
-        // Cut to the terminal's width only when the table goes to a terminal.
-        table: {
-          wide: globals.wide,
-          ...(!globals.out && io.stdout.isTTY && io.stdout.columns ? { columns: io.stdout.columns } : {}),
-        },
-        sink,
-        stderr: io.stderr,
-        signal: deps.signal,
+      const written = await out
+        .writeResults({
+          format,
+          command: deps.command,
+          now: () => generatedAt,
+          items: report ? report.items : options.items,
+          errors: options.errors,
+          summary: options.summary,
+          ...(options.extra ? { extra: options.extra } : {}),
+          ...(options.commitIf ? { commitIf: options.commitIf } : {}),
+          ...(options.columns ? { columns: options.columns } : {}),
+          // Cut to the terminal's width only when the table goes to a terminal.
+          table: {
+            wide: globals.wide,
+            ...((!globals.out || globals.out === "-") && io.stdout.isTTY && io.stdout.columns
+              ? { columns: io.stdout.columns }
+              : {}),
+          },
+          sink,
+          stderr: io.stderr,
+          signal: deps.signal,
+        })
+        .catch(async (error: unknown) => {
+          await report?.abort();
+          throw error;
+        });
+      if (!report) return;
+      if (!written.committed) return report.abort();
+      await report.finish({
+        generatedAt,
+        errors: options.errors(),
+        summary: options.summary(),
+        ...(options.extra ? { extra: options.extra() } : {}),
       });
     },
     openOutput,

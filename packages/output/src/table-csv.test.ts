@@ -97,6 +97,11 @@ describe("-o table", () => {
   it("cuts the widest columns first and keeps short ones whole", () => {
     expect(fitWidths([5, 40, 8, 60], 60)).toEqual([5, 23, 8, 24]);
     expect(fitWidths([5, 10], 100)).toEqual([5, 10]);
+    // Headers stay whole when they fit: the floors are kept, the rest is shared.
+    expect(fitWidths([30, 7, 40], 40, [4, 5, 10])).toEqual([13, 7, 20]);
+    expect(renderTable(["name", "state"], [["a-very-long-vm-name", "running"]], { columns: 16 })).toBe(
+      "name     state\na-very…  running\n",
+    );
     expect(truncateToWidth("abcdefgh", 5)).toBe("abcd…");
     expect(truncateToWidth("東京東京", 5)).toBe("東京…");
     expect(displayWidth(truncateToWidth("🚀🚀🚀", 4))).toBeLessThanOrEqual(4);

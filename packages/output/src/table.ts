@@ -62,22 +62,31 @@ export function truncateToWidth(text: string, width: number): string {
 
 /**
  * Column widths that fit `available` columns: every column gets its natural width if they all fit;
- * otherwise the narrow columns keep theirs and the remaining room is shared evenly among the wide
- * ones (water-filling), so a long VM ID is cut before a short state is.
+ * otherwise each keeps at least its floor (its header's width, when all floors fit) and the room left
+ * is shared out water-filling: the narrow columns keep their width and the wide ones share the rest
+ * evenly, so a long VM ID is cut before a short state is.
  */
-export function fitWidths(natural: readonly number[], available: number): number[] {
+export function fitWidths(
+  natural: readonly number[],
+  available: number,
+  floors?: readonly number[],
+): number[] {
   const total = natural.reduce((a, b) => a + b, 0);
   if (total <= available) return [...natural];
-  const widths = new Array<number>(natural.length).fill(0);
-  const order = natural.map((w, i) => ({ w, i })).sort((a, b) => a.w - b.w);
-  let remaining = Math.max(0, available);
+  const base = natural.map((w, i) => Math.min(w, floors?.[i] ?? 0));
+  const baseTotal = base.reduce((a, b) => a + b, 0);
+  if (floors && baseTotal > available) return fitWidths(natural, available);
+  const extra = natural.map((w, i) => w - (base[i] ?? 0));
+  const widths = [...base];
+  const order = extra.map((w, i) => ({ w, i })).sort((a, b) => a.w - b.w);
+  let remaining = Math.max(0, available - baseTotal);
   for (let k = 0; k < order.length; k++) {
     const { w, i } = order[k] as { w: number; i: number };
-    const left = order.length - k;
-    const share = Math.floor(remaining / left);
-    const width = Math.min(w, Math.max(share, Math.min(w, MIN_COLUMN)));
-    widths[i] = width;
-    remaining -= width;
+    const share = Math.floor(remaining / (order.length - k));
+    // Without floors, a column is not cut below MIN_COLUMN while the room allows.
+    const give = Math.min(w, Math.max(share, floors ? 0 : Math.min(w, MIN_COLUMN)));
+    widths[i] = (widths[i] ?? 0) + give;
+    remaining -= give;
   }
   return widths;
 }

@@ -1,0 +1,145 @@
+import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { PassThrough } from "node:stream";
+import { generateDataset } from "@cloudadmin/cloud-sim";
+import stringWidth from "string-width";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CliIo } from "../src/io.js";
+import { run } from "../src/run.js";
+import { Capture, runCli } from "./helpers.js";
+
+/** The report's data block, parsed back. */
+function reportData(html: string): Record<string, unknown> {
+  const match = /<script type="application\/json" id="report-data">([\s\S]*?)<\/script>/.exec(html);
+  if (!match?.[1]) throw new Error("no data block in the report");
+  return JSON.parse(match[1]) as Record<string, unknown>;
+}
+
+/** Runs the CLI with stdout as a terminal of `columns` columns. */
+async function runOnTerminal(argv: string[], columns: number) {
+  const stdout = Object.assign(new Capture(true), { columns });
+  const stderr = new Capture(false);
+  const stdin = new PassThrough();
+  stdin.end();
+  const io: CliIo = { stdout, stderr, stdin, env: { PATH: process.env.PATH }, cwd: process.cwd() };
+  const code = await run(argv, io);
+  return { code, stdout: stdout.text, stderr: stderr.text };
+}
+
+describe("--report", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "cli-report-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("writes an inventory report beside the json: every item, totals per subscription", async () => {
+    const file = join(dir, "vms.html");
+    const r = await runCli(["azure-vm-ips", "--simulate", "-o", "json", "--no-progress", "--report", file]);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as {
+      generatedAt: string;
+      items: Array<{ vmId: string; subscriptionName: string }>;
+    };
+    const html = await readFile(file, "utf8");
+    const data = reportData(html);
+    expect(data.kind).toBe("inventory");
+    expect(data.command).toBe("azure-vm-ips");
+    expect(data.generatedAt).toBe(doc.generatedAt);
+    const rows = data.rows as string[][];
+    const idColumn = (data.columns as string[]).indexOf("id");
+    expect(rows.map((row) => row[idColumn]).sort()).toEqual(doc.items.map((i) => i.vmId).sort());
+    const totals = data.totals as { scopes: Array<{ scope: string; items: number }> };
+    const perSubscription = new Map<string, number>();
+    for (const i of doc.items)
+      perSubscription.set(i.subscriptionName, (perSubscription.get(i.subscriptionName) ?? 0) + 1);
+    expect(new Map(totals.scopes.map((s) => [s.scope, s.items]))).toEqual(perSubscription);
+    // Atomic like --out: no temp file is left beside it.
+    expect((await readdir(dir)).filter((f) => f.startsWith("vms"))).toEqual(["vms.html"]);
+  });
+
+  it("writes a photo sheet whose images point at the saved files", async () => {
+    const photos = join(dir, "photos");
+    const file = join(dir, "photos.html");
+    const r = await runCli([
+      "user-photos",
+      "--simulate",
+      "--out-dir",
+      photos,
+      "-o",
+      "json",
+      "--no-progress",
+      "--report",
+      file,
+    ]);
+    expect([0, 5], r.stderr).toContain(r.code);
+    const doc = JSON.parse(r.stdout) as {
+      items: Array<{ key: string; status: string; file: string | null }>;
+    };
+    const data = reportData(await readFile(file, "utf8"));
+    const sheet = data.photos as Array<{ key: string; src: string | null }>;
+    const saved = doc.items.filter((i) => i.status === "saved");
+    expect(saved.length).toBeGreaterThan(0);
+    expect(sheet.map((p) => p.key).sort()).toEqual(saved.map((i) => i.key).sort());
+    for (const p of sheet) {
+      expect(p.src).not.toBeNull();
+      if (!p.src?.startsWith("data:image/")) {
+        // A path relative to the report that names a file that exists.
+        const files = await readdir(photos);
+        expect(files).toContain(decodeURIComponent((p.src ?? "").replace(/^photos\//, "")));
+      }
+    }
+    const left = data.left as Array<{ status: string; reason: string }>;
+    expect(left.length).toBe(doc.items.length - saved.length);
+  });
+
+  it("refuses a report target in a folder that does not exist before any work (exit 2)", async () => {
+    const r = await runCli([
+      "azure-vm-ips",
+      "--simulate",
+      "-o",
+      "json",
+      "--no-progress",
+      "--report",
+      join(dir, "missing", "r.html"),
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+  });
+});
+
+describe("-o table on a terminal", () => {
+  const azure = generateDataset({ scale: "small", seed: 1, services: ["arg"] }).azure;
+
+  it("fits 80 columns, sorted by subscription name, resource group and VM, closed by a count line", async () => {
+    const r = await runOnTerminal(["azure-vm-ips", "--simulate", "-o", "table", "--no-progress"], 80);
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.trimEnd().split("\n");
+    for (const line of lines.slice(0, -1)) expect(stringWidth(line)).toBeLessThanOrEqual(80);
+    expect(lines[0]).toMatch(/^subscript/);
+    expect(lines.some((l) => l.includes("…"))).toBe(true);
+    expect(lines.at(-1)).toMatch(/^\d+ items, 0 errors, vms: \d+/);
+    const count = Number(/^(\d+) items/.exec(lines.at(-1) ?? "")?.[1]);
+    expect(lines.length - 2).toBe(count);
+    expect(count).toBeGreaterThan(10);
+
+    const wide = await runOnTerminal(
+      ["azure-vm-ips", "--simulate", "-o", "table", "--no-progress", "--wide"],
+      80,
+    );
+    const wideLines = wide.stdout.trimEnd().split("\n");
+    expect(wideLines.some((l) => l.includes("…"))).toBe(false);
+    expect(Math.max(...wideLines.map((l) => stringWidth(l)))).toBeGreaterThan(80);
+    // Sorted by the natural key: subscription name, then resource group, then VM name.
+    const names = new Map((azure?.subscriptions ?? []).map((s) => [s.subscriptionId, s.displayName]));
+    const firstColumn = wideLines.slice(1, -1).map((l) => l.split(/\s{2,}/)[0] ?? "");
+    const sorted = [...firstColumn].sort((a, b) =>
+      a.localeCompare(b, "en", { numeric: true, sensitivity: "base" }),
+    );
+    expect(firstColumn).toEqual(sorted);
+    expect(new Set(firstColumn).size).toBeLessThanOrEqual(names.size);
+  });
+});
