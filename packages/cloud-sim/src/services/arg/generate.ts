@@ -466,7 +466,8 @@ export function generateAzureDataset(rng: Rng, options: AzureGenerateOptions): A
       `vmss-${String(i).padStart(4, "0")}`,
       rng.pick(LOCATIONS),
       count,
-      rng.chance(share),
+      // The first set always gives its instances public IPs, so that every dataset has some.
+      i === 0 || rng.chance(share),
     );
   }
   return {

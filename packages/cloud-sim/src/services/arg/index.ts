@@ -20,7 +20,13 @@ export const argService: ServiceDefinition<AzureDataset> = {
   create: (section, options) => new ArgSimService(section, options.clock),
 };
 
-export type { AzureDataset, AzureSubscription, ArgResource, ArgQuotaSettings } from "./dataset.js";
+export type {
+  AzureDataset,
+  AzureSubscription,
+  ArgResource,
+  ArgQuotaSettings,
+  ArgServiceSettings,
+} from "./dataset.js";
 export { generateAzureDataset, AZURE_SCALES } from "./generate.js";
 export type { AzureGenerateOptions } from "./generate.js";
 export { SIM_ARM_TOKEN, principalOf } from "./service.js";
