@@ -2,7 +2,7 @@ import type { Timer } from "@cloudadmin/paging";
 import { MAX_TIMER_MS } from "./options.js";
 
 /** How blocks are spaced: evenly over `rampMs` (when the number of blocks is known), or `delayMs` apart. */
-export interface Pacing {
+interface Pacing {
   rampMs: number;
   delayMs: number;
   /** Blocks the ramp spreads (a cap, or what the target needs); null when unknown. */

@@ -8,7 +8,7 @@ import { detectPageSize, readInteger, readText, readThpMode, writeOomScoreAdj } 
 import type { LeakEnvironment } from "./types.js";
 
 /** What the run needs besides the public {@link LeakEnvironment}: the populate helper, if used. */
-export interface LeakPlan {
+interface LeakPlan {
   environment: LeakEnvironment;
   populate: PopulateFn | null;
 }

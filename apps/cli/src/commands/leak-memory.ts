@@ -83,7 +83,7 @@ const FLAG_OF: Partial<Record<keyof StartLeakOptions, [flag: string, key: string
  * percentages, the required -x); every limit on the values is the library's, and a value it
  * refuses is reported against its flag by {@link usageErrorFor}.
  */
-export function leakOptionsFromFlags(options: Record<string, unknown>): {
+function leakOptionsFromFlags(options: Record<string, unknown>): {
   leak: LeakFlagOptions;
   printEvery: number;
   metricsPort: number | undefined;
@@ -277,8 +277,12 @@ export const leakMemoryCommand: CommandModule = {
       .option("--no-huge-pages", "never ask for transparent huge pages on wholly touched ranges")
       .option("--json", "NDJSON samples on stdout (same as -o ndjson)")
       .addHelpText("after", EXAMPLES);
+    command
+      .command("report <samples>")
+      .description("the HTML report of an earlier run's --json samples (to --report, --out or stdout)");
   },
-  async run(ctx, options) {
+  async run(ctx, options, args) {
+    if (args[0] === "report") return (await import("./leak-memory-report.js")).leakMemoryReport(ctx, args[1]);
     const flags = leakOptionsFromFlags(options);
     const explicit = ctx.globals.output;
     if (explicit === "csv")
