@@ -12,6 +12,8 @@
  */
 export { syncUserPhotos, countByStatus, GRAPH_PHOTO_CONCURRENCY } from "./sync.js";
 export { checkGraphAccess } from "./check.js";
+export { probeGraphPhotos } from "./probe.js";
+export type { ProbeGraphPhotosOptions, ProbeResult } from "./probe.js";
 export type { CheckGraphAccessOptions } from "./check.js";
 export type { SyncUserPhotosOptions, UserPhotoItem, UserPhotoStatus, UserPhotosProgress } from "./sync.js";
 export { checkKey, extensionFor, keyIdentity } from "./keys.js";
