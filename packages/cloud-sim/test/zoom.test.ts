@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { findDatasetProblems, generateDataset, startSimulator, validateDataset } from "../src/index.js";
 import type { Simulator } from "../src/index.js";
-import type { ZoomDataset, ZoomSimService } from "../src/services/zoom/index.js";
+import type { ZoomDataset, ZoomPerSecondHeaderForm, ZoomSimService } from "../src/services/zoom/index.js";
 import { ZOOM_GENERATED_AS_OF } from "../src/services/zoom/index.js";
 
 const DAY = 86_400_000;
@@ -270,9 +270,78 @@ describe("zoom simulator", () => {
       1,
     );
     expect(forms.filter((f) => f === null)).toHaveLength(1);
-    // The refusal without Retry-After also lacks X-RateLimit-Type, as Zoom's sometimes does.
-    expect(refused.filter((r) => r.headers.get("x-ratelimit-type") === "QPS")).toHaveLength(2);
+    expect(refused.every((r) => r.headers.get("x-ratelimit-type") === "QPS")).toBe(true);
     expect(sim.stats().throttled).toBe(3);
+  });
+
+  it.each([
+    [
+      "QPS",
+      { category: "Light", type: "QPS", limit: "2", remaining: "0" },
+      { category: "Light", limit: null },
+    ],
+    [
+      "Per-second-limit",
+      { category: "Light", type: "Per-second-limit", limit: "2", remaining: "0" },
+      { category: "Light", limit: null },
+    ],
+    // The Free plan's daily Light quota where the plan has none: what one real account reported.
+    [
+      "daily-quota-in-limit",
+      { category: "Light", type: null, limit: "6000", remaining: expect.stringMatching(/^599[89]$/) },
+      { category: "Light", limit: "6000" },
+    ],
+    [
+      "missing",
+      { category: null, type: null, limit: null, remaining: null },
+      { category: null, limit: null },
+    ],
+  ])("per-second 429s and answers in the %s header form", async (form, refusal, answer) => {
+    const zoom = small();
+    zoom.rateLimitHeaders = { perSecond: form as ZoomPerSecondHeaderForm };
+    const { env, control } = await start(zoom);
+    control.setRateLimits("Light", { perSecond: 2 });
+    control.setRetryAfterForms(["missing"]);
+    const t = String((await token(env)).body.access_token);
+    const id = zoom.users.find((u) => u.status === "active")?.id as string;
+    const answers = await Promise.all([1, 2, 3].map(() => api(env, t, `/users/${id}`)));
+    const ok = answers.find((a) => a.status === 200);
+    const refused = answers.find((a) => a.status === 429);
+    expect(refused?.body?.message).toBe(
+      "You have reached the maximum per-second rate limit for this API. Try again later.",
+    );
+    const h = refused?.headers as Headers;
+    expect({
+      category: h.get("x-ratelimit-category"),
+      type: h.get("x-ratelimit-type"),
+      limit: h.get("x-ratelimit-limit"),
+      remaining: h.get("x-ratelimit-remaining"),
+    }).toEqual(refusal);
+    expect(h.get("retry-after")).toBeNull();
+    expect({
+      category: ok?.headers.get("x-ratelimit-category"),
+      limit: ok?.headers.get("x-ratelimit-limit"),
+    }).toEqual(answer);
+  });
+
+  it("a daily-limit 429 with its type and date, or (untyped) with neither and only the message", async () => {
+    for (const daily of ["typed", "untyped"] as const) {
+      const zoom = small();
+      zoom.rateLimits = { light: { perSecond: 100, perDay: 1 } };
+      zoom.rateLimitHeaders = { daily };
+      const { env } = await start(zoom);
+      const t = String((await token(env)).body.access_token);
+      const id = zoom.users.find((u) => u.status === "active")?.id as string;
+      expect((await api(env, t, `/users/${id}`)).status).toBe(200);
+      const r = await api(env, t, `/users/${id}`);
+      expect(r.status).toBe(429);
+      expect(String(r.body?.message)).toMatch(
+        /^You have exceeded the daily rate limit \(1\) of Light API requests/,
+      );
+      expect(r.headers.get("x-ratelimit-limit")).toBe("1");
+      expect(r.headers.get("x-ratelimit-type")).toBe(daily === "typed" ? "Daily-limit" : null);
+      expect(r.headers.get("retry-after") !== null).toBe(daily === "typed");
+    }
   });
 
   it("enforces a daily limit per category, reset at 00:00 UTC", async () => {

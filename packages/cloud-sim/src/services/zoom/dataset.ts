@@ -38,6 +38,20 @@ export interface ZoomCategoryLimits {
   perDay?: number;
 }
 
+/**
+ * How the account's 429s and answers carry Zoom's rate-limit headers; real accounts differ
+ * (devforum 18928, zoom_rb#399, ZoomNet#151):
+ * - `QPS`, `Per-second-limit`: a per-second 429 has `X-RateLimit-Type` with that value and the
+ *   per-second limit in `X-RateLimit-Limit`;
+ * - `daily-quota-in-limit`: a per-second 429 has no `X-RateLimit-Type`, and `X-RateLimit-Limit`
+ *   holds the category's daily quota (its `perDay`, or the Free plan's 6,000 Light / 2,000 Medium
+ *   when the plan has none), on every answer;
+ * - `missing`: no `X-RateLimit-*` header at all.
+ */
+export type ZoomPerSecondHeaderForm = "QPS" | "Per-second-limit" | "daily-quota-in-limit" | "missing";
+/** A daily-limit 429 with `X-RateLimit-Type: Daily-limit` and a `Retry-After` date, or without both. */
+export type ZoomDailyHeaderForm = "typed" | "untyped";
+
 /** The `zoom` section of a dataset (SPEC section 7). */
 export interface ZoomDataset {
   /** The account the Server-to-Server OAuth app belongs to (default `sim-account`). */
@@ -49,6 +63,8 @@ export interface ZoomDataset {
   plan?: ZoomPlan;
   /** Per-category overrides of the plan's limits. */
   rateLimits?: { light?: ZoomCategoryLimits; medium?: ZoomCategoryLimits };
+  /** Header forms of the account's rate-limit answers (default `QPS` and `typed`). */
+  rateLimitHeaders?: { perSecond?: ZoomPerSecondHeaderForm; daily?: ZoomDailyHeaderForm };
   /** Licensed seats the account owns (default: unlimited). Upgrading past it is refused with 400. */
   licenses?: number;
   /**
@@ -69,6 +85,9 @@ export const PLAN_LIMITS: Record<ZoomPlan, { light: ZoomCategoryLimits; medium: 
   pro: { light: { perSecond: 30 }, medium: { perSecond: 20 } },
   business: { light: { perSecond: 80 }, medium: { perSecond: 60 } },
 };
+
+/** The daily quota a `daily-quota-in-limit` account reports when its plan has none: the Free plan's. */
+export const REPORTED_DAILY_QUOTA = { light: 6000, medium: 2000 } as const;
 
 const ISO = "^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$";
 const limitsSchema = {
@@ -91,6 +110,14 @@ export const zoomSchema: Record<string, unknown> = {
     rateLimits: {
       type: "object",
       properties: { light: limitsSchema, medium: limitsSchema },
+      additionalProperties: false,
+    },
+    rateLimitHeaders: {
+      type: "object",
+      properties: {
+        perSecond: { enum: ["QPS", "Per-second-limit", "daily-quota-in-limit", "missing"] },
+        daily: { enum: ["typed", "untyped"] },
+      },
       additionalProperties: false,
     },
     licenses: { type: "integer", minimum: 0 },

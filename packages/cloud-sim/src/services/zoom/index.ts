@@ -9,6 +9,8 @@ export type {
   ZoomUserStatus,
   ZoomPlan,
   ZoomCategoryLimits,
+  ZoomDailyHeaderForm,
+  ZoomPerSecondHeaderForm,
 } from "./dataset.js";
 export { GENERATED_AS_OF as ZOOM_GENERATED_AS_OF, PLAN_LIMITS as ZOOM_PLAN_LIMITS } from "./dataset.js";
 export type { ZoomSimService, RateLimitCategory, RetryAfterForm } from "./service.js";

@@ -6,8 +6,11 @@ import {
   DEFAULT_CLIENT_ID,
   DEFAULT_CLIENT_SECRET,
   PLAN_LIMITS,
+  REPORTED_DAILY_QUOTA,
   type ZoomCategoryLimits,
+  type ZoomDailyHeaderForm,
   type ZoomDataset,
+  type ZoomPerSecondHeaderForm,
   type ZoomUserRecord,
   type ZoomUserType,
 } from "./dataset.js";
@@ -30,6 +33,8 @@ export interface ZoomSimService extends SimService {
   setRetryAfterForms(forms: readonly RetryAfterForm[] | null): void;
   /** Changes a category's limits (and resets its counters). */
   setRateLimits(category: RateLimitCategory, limits: ZoomCategoryLimits): void;
+  /** Switches the header forms of rate-limit answers (see `ZoomDataset.rateLimitHeaders`). */
+  setRateLimitHeaders(forms: { perSecond?: ZoomPerSecondHeaderForm; daily?: ZoomDailyHeaderForm }): void;
 }
 
 const TOKEN_LIFETIME_MS = 3_600_000;
@@ -70,8 +75,10 @@ function base64url(value: unknown): string {
 /**
  * Zoom's Server-to-Server OAuth token endpoint and the users API (`GET /v2/users`,
  * `GET|PATCH /v2/users/{userId}`), with the account's per-category rate limits (Light, Medium; per
- * second and per UTC day) and their `X-RateLimit-*` headers, including the inconsistencies users
- * report: `Retry-After` as delay-seconds, as a date, or missing together with `X-RateLimit-Type`.
+ * second and per UTC day) and their `X-RateLimit-*` headers in each form real accounts show
+ * (`rateLimitHeaders`): the per-second type as `QPS` or `Per-second-limit`, the daily quota in
+ * `X-RateLimit-Limit` with no type, or no header at all; `Retry-After` as delay-seconds, as a date,
+ * or missing; daily-limit 429s with or without their type and date.
  */
 export function createZoomService(
   section: ZoomDataset | undefined,
@@ -94,6 +101,10 @@ export function createZoomService(
   let limitsVersion = 0;
   let forcedForms: readonly RetryAfterForm[] | null = null;
   let formTurn = 0;
+  let perSecondForm: ZoomPerSecondHeaderForm = section?.rateLimitHeaders?.perSecond ?? "QPS";
+  let dailyForm: ZoomDailyHeaderForm = section?.rateLimitHeaders?.daily ?? "typed";
+  const dailyQuota = (category: RateLimitCategory): number =>
+    limits[category].perDay ?? REPORTED_DAILY_QUOTA[category === "Light" ? "light" : "medium"];
 
   // By id and by lower-cased email; pending users cannot be addressed (Zoom gives them no id).
   const index = new Map<string, ZoomUserRecord>();
@@ -175,7 +186,6 @@ export function createZoomService(
     ctx: ServiceContext,
   ): { refusal?: SimResponse; headers: Record<string, string> } {
     const spec = limits[category];
-    const headers: Record<string, string> = { "X-RateLimit-Category": category };
     const today = utcDay();
     let counter = daily.get(category);
     if (!counter || counter.day !== today) {
@@ -183,14 +193,17 @@ export function createZoomService(
       daily.set(category, counter);
     }
     if (spec.perDay !== undefined && counter.used >= spec.perDay) {
-      const h: Record<string, string> = {
-        ...headers,
-        "X-RateLimit-Limit": String(spec.perDay),
-        "X-RateLimit-Remaining": "0",
-      };
+      const h =
+        perSecondForm === "missing"
+          ? {}
+          : ({
+              "X-RateLimit-Category": category,
+              "X-RateLimit-Limit": String(spec.perDay),
+              "X-RateLimit-Remaining": "0",
+            } as Record<string, string>);
       // Zoom sometimes leaves out the type and the date (devforum 18928); the message still says "daily".
-      if (rng.next() < 0.75) {
-        h["X-RateLimit-Type"] = "Daily-limit";
+      if (dailyForm === "typed") {
+        if (perSecondForm !== "missing") h["X-RateLimit-Type"] = "Daily-limit";
         h["Retry-After"] = zoomDate(nextUtcMidnight());
       }
       return {
@@ -214,14 +227,23 @@ export function createZoomService(
         perSecond: spec.perSecond,
       });
       const taken = bucket.take();
-      if (!taken.ok) return { headers, refusal: perSecondRefusal(category, taken.retryAfterMs) };
+      if (!taken.ok) return { headers: {}, refusal: perSecondRefusal(category, taken.retryAfterMs) };
     }
     counter.used++;
-    if (spec.perDay !== undefined) {
-      headers["X-RateLimit-Limit"] = String(spec.perDay);
-      headers["X-RateLimit-Remaining"] = String(spec.perDay - counter.used);
+    return { headers: answerHeaders(category, counter.used) };
+  }
+
+  /** The rate-limit headers of an answer that went through, in the account's header form. */
+  function answerHeaders(category: RateLimitCategory, usedToday: number): Record<string, string> {
+    if (perSecondForm === "missing") return {};
+    const headers: Record<string, string> = { "X-RateLimit-Category": category };
+    const perDay = limits[category].perDay;
+    const quota = perSecondForm === "daily-quota-in-limit" ? dailyQuota(category) : perDay;
+    if (quota !== undefined) {
+      headers["X-RateLimit-Limit"] = String(quota);
+      headers["X-RateLimit-Remaining"] = String(Math.max(0, quota - usedToday));
     }
-    return { headers };
+    return headers;
   }
 
   function perSecondRefusal(category: RateLimitCategory, retryAfterMs: number): SimResponse {
@@ -233,12 +255,18 @@ export function createZoomService(
       const r = rng.next();
       form = r < 0.5 ? "seconds" : r < 0.75 ? "date" : "missing";
     }
-    const headers: Record<string, string> = {
-      "X-RateLimit-Category": category,
-      "X-RateLimit-Limit": String(spec.perSecond),
-      "X-RateLimit-Remaining": "0",
-    };
-    if (form !== "missing") headers["X-RateLimit-Type"] = "QPS";
+    const headers: Record<string, string> = {};
+    if (perSecondForm === "QPS" || perSecondForm === "Per-second-limit") {
+      headers["X-RateLimit-Category"] = category;
+      headers["X-RateLimit-Type"] = perSecondForm;
+      headers["X-RateLimit-Limit"] = String(spec.perSecond);
+      headers["X-RateLimit-Remaining"] = "0";
+    } else if (perSecondForm === "daily-quota-in-limit") {
+      const used = daily.get(category)?.used ?? 0;
+      headers["X-RateLimit-Category"] = category;
+      headers["X-RateLimit-Limit"] = String(dailyQuota(category));
+      headers["X-RateLimit-Remaining"] = String(Math.max(0, dailyQuota(category) - used));
+    }
     const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
     if (form === "seconds") headers["Retry-After"] = String(seconds);
     if (form === "date") headers["Retry-After"] = zoomDate(clock.date().getTime() + seconds * 1000);
@@ -418,6 +446,10 @@ export function createZoomService(
       limits[category] = { ...next };
       limitsVersion++;
       daily.delete(category);
+    },
+    setRateLimitHeaders(forms) {
+      if (forms.perSecond) perSecondForm = forms.perSecond;
+      if (forms.daily) dailyForm = forms.daily;
     },
   };
   return service;
