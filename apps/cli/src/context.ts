@@ -45,8 +45,8 @@ export interface CommandContext {
   progress(label: string): Promise<ProgressReporter>;
   /** Writes the results to stdout or --out in the chosen format; nothing is left half written. */
   emit<T>(options: EmitOptions<T>): Promise<void>;
-  /** Opens --out (or stdout) as a sink: for commands that write their own format. */
-  openOutput(contentType: string): Promise<Sink>;
+  /** Opens --out (or `target`, e.g. --report; else stdout) as a sink: for commands that write their own format. */
+  openOutput(contentType: string, target?: string): Promise<Sink>;
   /** Runs `fn` when the command ends (simulator shutdown and the like). */
   onExit(fn: () => Promise<void> | void): void;
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, readdir, rm } from "node:fs/promises";
+import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
@@ -94,6 +94,31 @@ describe("--report", () => {
     }
     const left = data.left as Array<{ status: string; reason: string }>;
     expect(left.length).toBe(doc.items.length - saved.length);
+  });
+
+  it("leak-memory report renders an earlier run's --json samples, cut last line and all", async () => {
+    const leak = await runCli(["leak-memory", "-m", "8", "-x", "32", "--hold", "0s", "--json"]);
+    expect(leak.code, leak.stderr).toBe(0);
+    const samplesFile = join(dir, "samples.ndjson");
+    // As an OOM kill leaves it: the last line half written.
+    await writeFile(samplesFile, `${leak.stdout}{"t":"2026-`);
+    const file = join(dir, "leak.html");
+    const r = await runCli(["leak-memory", "report", samplesFile, "--report", file]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/1 line of .* skipped/);
+    const data = reportData(await readFile(file, "utf8"));
+    const samples = leak.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { allocatedBytes: number });
+    expect(data.kind).toBe("leak");
+    expect((data.t as number[]).length).toBe(samples.length);
+    expect(Math.max(...(data.allocated as number[]))).toBe(32);
+    // Without --report the page goes to stdout.
+    const stdout = await runCli(["leak-memory", "report", samplesFile]);
+    expect(stdout.stdout.startsWith("<!doctype html>")).toBe(true);
+    const missing = await runCli(["leak-memory", "report", join(dir, "none.ndjson")]);
+    expect(missing.code).toBe(2);
   });
 
   it("refuses a report target in a folder that does not exist before any work (exit 2)", async () => {
