@@ -165,6 +165,13 @@ describe("readInventory", () => {
     ]);
   });
 
+  it("reads a document with no items (an empty shard) as an empty inventory", async () => {
+    for (const indent of [0, 2]) {
+      const text = doc("ec2-ips", [], { shard: { index: 0, count: 1 }, scopes: [] }, indent);
+      expect(await all(readInventory(mem("e.json", text)))).toEqual([]);
+    }
+  });
+
   it("says in one line that a document is not an inventory", async () => {
     await expect(all(readInventory(mem("z.json", doc("zoom-licenses", []))))).rejects.toThrow(
       /^z.json is not an inventory \(its command is "zoom-licenses"/,

@@ -1,7 +1,11 @@
 import { InvalidInputError } from "@cloudadmin/errors";
 
 /** One piece of a json inventory document: a top-level field, or one element of its `items` array. */
-export type DocumentEvent = { type: "field"; key: string; value: unknown } | { type: "item"; value: unknown };
+export type DocumentEvent =
+  | { type: "field"; key: string; value: unknown }
+  | { type: "item"; value: unknown }
+  /** The end of the `items` array (also when it is empty or its items were skipped). */
+  | { type: "items-end" };
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -121,6 +125,7 @@ export async function* scanJsonDocument(
           }
           inItems = false;
           itemsDone = true;
+          yield { type: "items-end" };
           capturing = true;
           capStart = i + 1;
         } else if (depth === 0) {

@@ -146,6 +146,10 @@ export async function* readDocument(
   if (format === "json") {
     let sawItems = false;
     for await (const event of scanJsonDocument(chunks, opened.name, { items: options.items !== false })) {
+      if (event.type === "items-end") {
+        sawItems = true;
+        continue;
+      }
       if (event.type === "item") {
         sawItems = true;
         if (event.value === null || typeof event.value !== "object" || Array.isArray(event.value))
@@ -167,7 +171,7 @@ export async function* readDocument(
       else if (key === "shard") info.shard = checkShardField(value, opened.name);
       else if (key === "scopes" && Array.isArray(value)) info.scopes = value.map(String);
     }
-    if (!sawItems && options.items !== false) throw notInventory("it has no items array");
+    if (!sawItems) throw notInventory("it has no items array");
     if (info.command === null) throw notInventory("it names no command");
     return info;
   }
