@@ -45,6 +45,7 @@ describe("cloudadmin azure-vm-ips", () => {
     expect(doc.summary).toMatchObject({
       vms: truth.size,
       classicVms: 4,
+      scaleSetVms: [...truth.values()].filter((vm) => vm.scaleSet !== null).length,
       failedScopes: 0,
       throttled: 0,
       warnings: 1,
@@ -68,7 +69,7 @@ describe("cloudadmin azure-vm-ips", () => {
     expect(code).toBe(0);
     const lines = (await readFile(out, "utf8")).trim().split(/\r?\n/);
     expect(lines[0]).toBe(
-      "subscriptionId,subscriptionName,resourceGroup,location,vmId,vmName,vmSize,powerState,deploymentModel,privateIps,publicIps,networkInterfaces",
+      "subscriptionId,subscriptionName,resourceGroup,location,vmId,vmName,vmSize,powerState,deploymentModel,scaleSet,instanceId,privateIps,publicIps,networkInterfaces",
     );
     const truth = expectedVmInventory(azure, { includeClassic: false });
     expect(lines).toHaveLength(truth.size + 1);
@@ -117,14 +118,17 @@ describe("cloudadmin azure-vm-ips", () => {
     expect(code).toBe(4);
     const doc = JSON.parse(stdout) as Doc;
     expect(doc.items).toEqual([]);
-    expect(doc.errors).toHaveLength(1);
+    // Both queries of the one scope: Resources and ComputeResources (Uniform instances).
+    expect(doc.errors.map((e) => e.scope)).toEqual([
+      "subscriptions (1)",
+      "subscriptions (1) (Uniform scale-set instances)",
+    ]);
     expect(doc.errors[0]).toMatchObject({
-      scope: "subscriptions (1)",
       phase: "resources-query",
       code: "NoValidSubscriptionsInQueryRequest",
     });
     expect(doc.errors[0]?.message).toContain("There are no valid subscriptions in the query request.");
-    expect(stderr).toContain("could not be read for 1 of 1 scope");
+    expect(stderr).toContain("could not be read for 2 of 2 scopes");
   });
 
   it("refuses bad input before doing anything", async () => {
@@ -147,10 +151,63 @@ describe("cloudadmin azure-vm-ips", () => {
     expect(insecure.code).toBe(3);
   });
 
+  it("leaves scale-set instances out with --no-scale-sets", async () => {
+    const { code, stdout } = await runCli([
+      "azure-vm-ips",
+      "--simulate",
+      "--no-scale-sets",
+      "-o",
+      "json",
+      "-q",
+    ]);
+    expect(code).toBe(0);
+    const doc = JSON.parse(stdout) as Doc;
+    const truth = expectedVmInventory(azure, { scaleSets: false });
+    expect(doc.items).toHaveLength(truth.size);
+    expect(doc.items.every((i) => i.scaleSet === null && i.instanceId === null)).toBe(true);
+    expect(expectedVmInventory(azure).size).toBeGreaterThan(truth.size);
+  });
+
+  it("--shard i/n: the shards' documents hold shard and scopes, and together every VM once", async () => {
+    const all = new Map<string, unknown>();
+    const covered: string[] = [];
+    for (let index = 0; index < 3; index++) {
+      const { code, stdout } = await runCli([
+        "azure-vm-ips",
+        "--simulate",
+        "--shard",
+        `${index}/3`,
+        "-o",
+        "json",
+        "-q",
+      ]);
+      expect(code).toBe(0);
+      const doc = JSON.parse(stdout) as Doc & { shard: { index: number; count: number }; scopes: string[] };
+      expect(doc.shard).toEqual({ index, count: 3 });
+      covered.push(...doc.scopes);
+      for (const item of doc.items) {
+        expect(all.has(item.vmId)).toBe(false);
+        expect(doc.scopes).toContain(item.subscriptionId);
+        all.set(item.vmId, item);
+      }
+    }
+    expect(all.size).toBe(expectedVmInventory(azure).size);
+    expect(covered.sort()).toEqual(azure.subscriptions.map((s) => s.subscriptionId).sort());
+    expect((await runCli(["azure-vm-ips", "--simulate", "--shard", "3/3"])).code).toBe(2);
+  });
+
   it("shows its flags in --help", async () => {
     const { code, stdout } = await runCli(["azure-vm-ips", "--help"]);
     expect(code).toBe(0);
-    for (const flag of ["--subscriptions", "--management-group", "--no-classic", "--cloud", "--arm-endpoint"])
+    for (const flag of [
+      "--subscriptions",
+      "--management-group",
+      "--no-classic",
+      "--no-scale-sets",
+      "--shard",
+      "--cloud",
+      "--arm-endpoint",
+    ])
       expect(stdout).toContain(flag);
   });
 });

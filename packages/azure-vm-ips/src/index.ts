@@ -11,6 +11,7 @@
  * ```
  */
 export { listVmIps, MAX_BATCH, MAX_PAGE } from "./list-vm-ips.js";
+export { checkVmIpScope } from "./plan.js";
 export { checkResourceGraphAccess } from "./check.js";
 export { probeResourceGraph, PROBE_ASSUMPTIONS } from "./probe.js";
 export type { ProbeResourceGraphOptions, ProbeResult } from "./probe.js";

@@ -142,3 +142,13 @@ export async function shardSubscriptions(
   }
   return all.filter((id) => shardOf(id, shard.count) === shard.index);
 }
+
+/**
+ * Checks a scope as `listVmIps` will (subscription IDs are GUIDs, lists and management group names
+ * not empty), so a front end can refuse it before it starts any output.
+ *
+ * @throws InvalidInputError
+ */
+export function checkVmIpScope(scope: VmIpScope): void {
+  planScopes(scope);
+}

@@ -31,7 +31,7 @@ describe("the endpoint policy: plain http to a host that is not loopback", () =>
   let received = 0;
   let port = 0;
   beforeAll(async () => {
-    listener = http.createServer((req, res) => {
+    listener = http.createServer((_req, res) => {
       received++;
       res.writeHead(200, { "content-type": "application/json" });
       res.end(JSON.stringify({ totalRecords: 0, count: 0, data: [], resultTruncated: "false" }));

@@ -9,7 +9,7 @@ import {
 } from "@cloudadmin/cloud-sim";
 import type { CloudAdminError } from "@cloudadmin/errors";
 import { shardOf } from "@cloudadmin/paging";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type ListVmIpsOptions,
   type VmIpProgress,

@@ -1,7 +1,8 @@
 import { type CloudAdminError, type ErrorRecord, UsageError, toErrorRecord } from "@cloudadmin/errors";
 import type { VmIpProgress, VmIpRecord, VmIpScope } from "@cloudadmin/azure-vm-ips";
+import { type Shard, parseShard } from "@cloudadmin/paging";
 import type { CommandModule } from "../command-module.js";
-import { exitCodeForScopes } from "../exit-codes.js";
+import { exitCodeForScopeErrors } from "../exit-codes.js";
 import { azureCredential, trustedCa } from "../providers.js";
 
 const CLOUDS = ["AzurePublicCloud", "AzureUSGovernment", "AzureChinaCloud"] as const;
@@ -17,6 +18,8 @@ const FIELDS = [
   "vmSize",
   "powerState",
   "deploymentModel",
+  "scaleSet",
+  "instanceId",
   "privateIps",
   "publicIps",
 ];
@@ -38,6 +41,11 @@ export const azureVmIpsCommand: CommandModule = {
       .option("--subscriptions <ids>", "comma-separated subscription IDs (batched, at most 300 per request)")
       .option("--management-group <id>", "every subscription under this management group")
       .option("--no-classic", "leave out classic (ASM) VMs")
+      .option("--no-scale-sets", "leave out scale-set instances (Uniform and Flexible)")
+      .option(
+        "--shard <index/count>",
+        "read only this shard's share of the subscriptions (stable hash of the subscription ID; index from 0)",
+      )
       .option(
         "--cloud <name>",
         `Azure cloud for the endpoint and sign-in defaults: ${CLOUDS.join(", ")}`,
@@ -49,9 +57,16 @@ export const azureVmIpsCommand: CommandModule = {
         `
 Scope: --subscriptions, or --management-group, or (default) every subscription the principal can see.
 One Resource Graph query returns every ARM VM with every NIC and IP configuration (public IPs joined
-by resource ID, whatever its casing) and every classic VM with its inline addresses. Public IPs on a
-NAT gateway or load balancer belong to no VM. A VM whose NIC record is missing is listed with the IPs
-that can be found, and a warning.
+by resource ID, whatever its casing) and every classic VM with its inline addresses; a second one the
+Uniform scale-set instances (ComputeResources). Flexible scale-set instances are ordinary VMs; both
+kinds carry scaleSet (and Uniform ones instanceId). Public IPs on a NAT gateway or load balancer
+belong to no VM. A VM whose NIC record is missing is listed with the IPs that can be found, and a
+warning. The job never returns fewer VMs than Resource Graph counts without saying so: when a scope
+is not paged, it is read again one row per IP configuration (with a warning).
+
+--shard i/n reads only the subscriptions whose ID hashes to shard i of n (each shard lists the whole
+scope's subscriptions first); the document records shard and scopes, and \`cloudadmin merge\`
+combines the shards.
 
 Quota: Resource Graph allows about 15 queries per 5 s per principal. The job paces itself from the
 x-ms-user-quota-* headers, fetches pages of different batches in parallel within it, and retries a
@@ -65,6 +80,7 @@ Examples:
   cloudadmin azure-vm-ips --management-group corp -o table
   cloudadmin azure-vm-ips --subscriptions 11111111-1111-1111-1111-111111111111,22222222-2222-2222-2222-222222222222
   cloudadmin azure-vm-ips --cloud AzureUSGovernment --no-classic
+  cloudadmin azure-vm-ips --shard 0/3 --out shard-0.json
   cloudadmin azure-vm-ips --simulate -o table
 `,
       );
@@ -82,17 +98,13 @@ Examples:
         .split(",")
         .map((s) => s.trim())
         .filter(Boolean);
-      const bad = ids.find(
-        (id) => !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id),
-      );
       if (ids.length === 0) throw new UsageError("--subscriptions needs at least one subscription ID");
-      if (bad) throw new UsageError(`--subscriptions: '${bad}' is not a subscription ID (a GUID)`);
       scope = { subscriptions: ids };
     } else if (options.managementGroup !== undefined) {
-      const mg = String(options.managementGroup).trim();
-      if (!mg) throw new UsageError("--management-group needs a management group ID");
-      scope = { managementGroup: mg };
+      scope = { managementGroup: String(options.managementGroup) };
     }
+    const shard: Shard | undefined =
+      options.shard === undefined ? undefined : parseShard(String(options.shard));
 
     const sim = await ctx.simulate(["arg"]);
     const auth = await import("@cloudadmin/auth");
@@ -104,12 +116,16 @@ Examples:
     const { credential } = await azureCredential(ctx, "CLOUDADMIN_ARM_TOKEN", cloud);
     const ca = await trustedCa(ctx, sim);
     const lib = await import("@cloudadmin/azure-vm-ips");
+    // The library's own checks of the scope (subscription IDs...), before any output starts.
+    lib.checkVmIpScope(scope);
 
     const progress = await ctx.progress("azure-vm-ips");
     const errors: ErrorRecord[] = [];
+    const failures: CloudAdminError[] = [];
+    let scopes: string[] | undefined;
     let last: VmIpProgress | undefined;
     let warnings = 0;
-    const counts = { arm: 0, classic: 0, privateIps: 0, publicIps: 0 };
+    const counts = { arm: 0, classic: 0, scaleSet: 0, privateIps: 0, publicIps: 0 };
     const subscriptions = new Set<string>();
     const items = (async function* () {
       for await (const vm of lib.listVmIps({
@@ -118,6 +134,11 @@ Examples:
         tokenScope: auth.scopeFor(endpoint.toString()),
         scope,
         includeClassic: options.classic !== false,
+        scaleSets: options.scaleSets !== false,
+        ...(shard ? { shard } : {}),
+        onScopes: (s) => {
+          scopes = s;
+        },
         ...(ca ? { ca } : {}),
         ...(ctx.globals.concurrency === undefined ? {} : { concurrency: ctx.globals.concurrency }),
         ...(ctx.globals.maxRetries === undefined ? {} : { maxRetries: ctx.globals.maxRetries }),
@@ -139,10 +160,13 @@ Examples:
           warnings++;
           progress.log(`cloudadmin: azure-vm-ips: warning: ${w.message}`);
         },
-        onError: (e: CloudAdminError) =>
-          errors.push(toErrorRecord(e, e.scope ?? "tenant", "resources-query")),
+        onError: (e: CloudAdminError) => {
+          failures.push(e);
+          errors.push(toErrorRecord(e, e.scope ?? "tenant", "resources-query"));
+        },
       })) {
         counts[vm.deploymentModel]++;
+        if (vm.scaleSet !== null) counts.scaleSet++;
         counts.privateIps += vm.privateIps.length;
         counts.publicIps += vm.publicIps.length;
         subscriptions.add(vm.subscriptionId.toLowerCase());
@@ -158,6 +182,7 @@ Examples:
           vms: counts.arm + counts.classic,
           armVms: counts.arm,
           classicVms: counts.classic,
+          scaleSetVms: counts.scaleSet,
           subscriptions: subscriptions.size,
           privateIps: counts.privateIps,
           publicIps: counts.publicIps,
@@ -169,6 +194,7 @@ Examples:
           quotaWaitMs: Math.round(last?.quotaWaitMs ?? 0),
           warnings,
         }),
+        ...(shard ? { extra: () => ({ shard, scopes: [...(scopes ?? [])].sort() }) } : {}),
         columns:
           ctx.format === "table"
             ? TABLE_COLUMNS
@@ -185,12 +211,12 @@ Examples:
     } finally {
       progress.stop();
     }
-    const scopes = last?.scopesTotal ?? 1;
+    const total = last?.scopesTotal ?? 0;
     if (errors.length > 0) {
       ctx.log.error(
-        `Resource Graph could not be read for ${errors.length} of ${scopes} scope${scopes === 1 ? "" : "s"} (${errors[0]?.code}); see errors[] or rerun with -v`,
+        `Resource Graph could not be read for ${errors.length} of ${total} scope${total === 1 ? "" : "s"} (${errors[0]?.code}); see errors[] or rerun with -v`,
       );
     }
-    return exitCodeForScopes(scopes - errors.length, errors.length);
+    return exitCodeForScopeErrors(total - failures.length, failures);
   },
 };
