@@ -52,7 +52,16 @@ describe("Kubernetes job manifests", () => {
   it("every document validates against the Kubernetes API schema", async () => {
     const docs = await documents();
     expect(docs.map((d) => d.doc.kind).sort()).toEqual(
-      ["ConfigMap", "CronJob", "CronJob", "Job", "Namespace", "ServiceAccount", "ServiceAccount"].sort(),
+      [
+        "ConfigMap",
+        "CronJob",
+        "CronJob",
+        "Job",
+        "Job",
+        "Namespace",
+        "ServiceAccount",
+        "ServiceAccount",
+      ].sort(),
     );
     for (const { file, doc } of docs) {
       const Model = MODELS[doc.kind];
@@ -76,5 +85,39 @@ describe("Kubernetes job manifests", () => {
         expect(text, file).not.toMatch(/AWS_SECRET_ACCESS_KEY|AZURE_CLIENT_SECRET|secretKeyRef/);
       }
     }
+  });
+
+  it("the sharded inventory is an Indexed Job whose completion index reaches --shard without a shell", async () => {
+    const { doc } = (await documents()).find((d) => d.file === "ec2-ips-indexed-job.yaml") ?? {};
+    const spec = doc?.spec as unknown as {
+      completionMode: string;
+      completions: number;
+      parallelism: number;
+      template: {
+        spec: {
+          containers: Array<{
+            command?: string[];
+            args: string[];
+            env: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
+          }>;
+        };
+      };
+    };
+    expect(spec.completionMode).toBe("Indexed");
+    expect(spec.parallelism).toBe(spec.completions);
+    const [container] = spec.template.spec.containers;
+    expect(container?.command).toBeUndefined();
+    const args = container?.args ?? [];
+    expect(args[0]).toBe("ec2-ips");
+    expect(args).toContain(`--shard=$(JOB_COMPLETION_INDEX)/${spec.completions}`);
+    expect(args.find((a) => a.startsWith("--out="))).toMatch(
+      /^--out=\$\(STORAGE_URL\)\/.*\$\(RUN_ID\).*\$\(JOB_COMPLETION_INDEX\).*\.json$/,
+    );
+    // $(VAR) expands only from variables the container declares (or the controller adds).
+    const env = new Map(container?.env.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]));
+    expect(env.get("JOB_COMPLETION_INDEX")).toBe(
+      "metadata.annotations['batch.kubernetes.io/job-completion-index']",
+    );
+    expect(env.get("RUN_ID")).toBe("metadata.labels['batch.kubernetes.io/controller-uid']");
   });
 });

@@ -55,4 +55,29 @@ describe("GitHub workflows", () => {
       expect(runs).toContain(step);
     }
   });
+
+  it("the sharded inventory runs a matrix of every shard index, then merges them even when one failed", async () => {
+    const wf = parse(await readFile(join(root, ".github/workflows/ec2-ips-sharded.yml"), "utf8")) as {
+      jobs: Record<
+        string,
+        {
+          needs?: string | string[];
+          if?: string;
+          strategy?: { "fail-fast": boolean; matrix: { index: number[] } };
+          steps: Array<{ run?: string }>;
+        }
+      >;
+    };
+    const shard = wf.jobs.shard;
+    const indexes = shard?.strategy?.matrix.index ?? [];
+    expect(indexes).toEqual([...indexes.keys()]);
+    expect(shard?.strategy?.["fail-fast"]).toBe(false);
+    const run = shard?.steps.map((s) => s.run ?? "").join("\n") ?? "";
+    expect(run).toContain(`--shard "\${{ matrix.index }}/${indexes.length}"`);
+    expect(wf.jobs.merge?.needs).toBe("shard");
+    expect(wf.jobs.merge?.if).toBe("always()");
+    expect(wf.jobs.merge?.steps.map((s) => s.run ?? "").join("\n")).toMatch(
+      /cloudadmin merge shards\/ec2-ips-shard-\*\.json/,
+    );
+  });
 });
