@@ -126,8 +126,13 @@ describe("graph dataset", () => {
     expect(users).toHaveLength(2000);
     const eligible = users.filter((u) => u.accountEnabled && typeof u.employeeId === "string");
     expect(eligible).toHaveLength(1200);
-    const withPhoto = eligible.filter((u) => g.photos?.[u.id]);
+    const withPhoto = eligible.filter(
+      (u) => g.photos?.[u.id] && !("placeholder" in (g.photos[u.id] as object)),
+    );
     expect(withPhoto).toHaveLength(840);
+    expect(
+      eligible.filter((u) => g.photos?.[u.id] && "placeholder" in (g.photos[u.id] as object)),
+    ).toHaveLength(120);
     for (const u of withPhoto) {
       const bytes = Buffer.from((g.photos?.[u.id] as GraphPhoto | undefined)?.base64 ?? "", "base64").length;
       expect(bytes).toBeGreaterThanOrEqual(5 * 1024);

@@ -213,8 +213,9 @@ export function extensionName(appId: string, name: string): string {
 /**
  * A seeded `graph` section. `small`: about 150 users with every case the job must handle (disabled
  * users, users without the key, without a photo, with an on-premises mailbox, PNG photos, unsafe and
- * duplicate keys, an extension attribute). `large`: the graph-photos benchmark (SPEC section 8):
- * 2,000 users of which 1,200 are eligible (enabled, employeeId set), 70% of those with a 5-50 KB photo.
+ * duplicate keys, an extension attribute, 1x1 placeholders). `large`: the graph-photos benchmark (SPEC
+ * section 8): 2,000 users of which 1,200 are eligible (enabled, employeeId set), 70% of those with a
+ * 5-50 KB photo and 10% answered with the 1x1 placeholder.
  */
 export function generateGraphDataset(rng: Rng, scale: Scale): GraphDataset {
   const appId = rng.hex(32);
@@ -244,7 +245,9 @@ export function generateGraphDataset(rng: Rng, scale: Scale): GraphDataset {
       users.push(user);
       if (kind === "eligible") {
         // Exactly 70% of the eligible users have a photo: every user whose rank mod 10 is below 7.
+        // A third of the others (rank mod 10 = 9) get Graph's 1x1 placeholder instead of a 404.
         if (eligible % 10 < 7) photos[user.id] = makePhoto(rng, 5 * 1024, 50 * 1024);
+        else if (eligible % 10 === 9) photos[user.id] = { placeholder: true };
         eligible++;
       } else if (rng.chance(0.5)) photos[user.id] = makePhoto(rng, 5 * 1024, 50 * 1024);
     });
