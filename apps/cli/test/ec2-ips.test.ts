@@ -1,14 +1,14 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import dns from "node:dns";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import { type AddressInfo, isIP } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { type AwsDataset, type Simulator, generateDataset, startSimulator } from "@cloudadmin/cloud-sim";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./helpers.js";
 
 const exec = promisify(execFile);
@@ -330,9 +330,18 @@ describe("cloudadmin ec2-ips: endpoints, credentials and secrets from hostile co
 
 describe("cloudadmin ec2-ips --sso", () => {
   const sso = aws.sso as NonNullable<AwsDataset["sso"]>;
-  const controls = () => sim.service("aws") as unknown as { expireSsoTokenAfter(n: number): void };
+  const controls = () =>
+    sim.service("aws") as unknown as {
+      expireSsoTokenAfter(n: number): void;
+      ssoLogin(at: Date | null): void;
+      ssoRefresh: {
+        refuse: "invalid_grant" | "invalid_client" | null;
+        lifetimeSeconds: number;
+        rotate: boolean;
+      };
+    };
 
-  async function ssoHome(expiresAt: string): Promise<void> {
+  async function ssoHome(expiresAt: string, withGrant = false): Promise<void> {
     await mkdir(join(home, ".aws", "sso", "cache"), { recursive: true });
     await writeFile(
       join(home, ".aws", "config"),
@@ -346,12 +355,20 @@ describe("cloudadmin ec2-ips --sso", () => {
         region: "eu-west-1",
         accessToken: sso.accessToken,
         expiresAt,
+        ...(withGrant
+          ? { refreshToken: sso.refreshToken, clientId: sso.clientId, clientSecret: sso.clientSecret }
+          : {}),
       }),
     );
+    controls().ssoLogin(new Date(expiresAt));
   }
 
+  afterEach(() => {
+    controls().ssoLogin(null);
+  });
+
   function ssoEnv(): Record<string, string> {
-    const e = awsEnv();
+    const e = awsEnv({ AWS_ENDPOINT_URL_SSO_OIDC: sim.httpUrl });
     const { AWS_ACCESS_KEY_ID: _a, AWS_SECRET_ACCESS_KEY: _s, ...rest } = e;
     return rest;
   }
@@ -385,6 +402,62 @@ describe("cloudadmin ec2-ips --sso", () => {
       ).toBe(true);
     } finally {
       controls().expireSsoTokenAfter(Number.POSITIVE_INFINITY);
+    }
+  });
+
+  it("refreshes an expired sso_session token through SSO-OIDC CreateToken and updates the cache", async () => {
+    await ssoHome("2020-01-01T00:00:00Z", true);
+    sim.resetStats();
+    const r = await runCli(["ec2-ips", "--sso", "--profile", "corp", "-o", "json"], { env: ssoEnv() });
+    expect(r.code, r.stderr).toBe(5);
+    expect((JSON.parse(r.stdout) as Doc).items.map((i) => i.instanceId).sort()).toEqual(
+      expectedIds(sso.accounts),
+    );
+    expect(sim.stats().byOperation["aws:sso-oidc:CreateToken"]).toBe(1);
+    const key = createHash("sha1").update("corp").digest("hex");
+    const cache = JSON.parse(await readFile(join(home, ".aws", "sso", "cache", `${key}.json`), "utf8"));
+    expect(cache.accessToken).not.toBe(sso.accessToken);
+    expect(Date.parse(cache.expiresAt)).toBeGreaterThan(Date.now());
+    expect(r.stdout + r.stderr).not.toContain(cache.accessToken);
+  });
+
+  it("exits 3 with one line naming `aws sso login --sso-session` when the refresh is refused", async () => {
+    // fromSso tries one refresh per session per 30 s: a later session name starts afresh.
+    await ssoHome("2020-01-01T00:00:00Z", true);
+    await writeFile(
+      join(home, ".aws", "config"),
+      "[profile corp2]\nsso_session = corp2\nsso_role_name = ReadOnly\n\n[sso-session corp2]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n",
+    );
+    const from = join(
+      home,
+      ".aws",
+      "sso",
+      "cache",
+      `${createHash("sha1").update("corp").digest("hex")}.json`,
+    );
+    const cache = JSON.parse(await readFile(from, "utf8"));
+    await writeFile(
+      join(home, ".aws", "sso", "cache", `${createHash("sha1").update("corp2").digest("hex")}.json`),
+      JSON.stringify({
+        ...cache,
+        accessToken: sso.accessToken,
+        expiresAt: "2020-01-01T00:00:00Z",
+        refreshToken: sso.refreshToken,
+      }),
+    );
+    controls().ssoLogin(new Date("2020-01-01T00:00:00Z"));
+    controls().ssoRefresh = { refuse: "invalid_grant", lifetimeSeconds: 3600, rotate: true };
+    try {
+      sim.resetStats();
+      const r = await runCli(["ec2-ips", "--sso", "--profile", "corp2", "--no-progress"], { env: ssoEnv() });
+      expect(r.code).toBe(3);
+      expect(r.stderr.trim().split("\n")).toEqual([
+        expect.stringContaining("aws sso login --sso-session corp2"),
+      ]);
+      expect(sim.stats().byOperation["aws:sso-oidc:CreateToken"]).toBe(1);
+      expect(sim.stats().byOperation["aws:sso:ListAccounts"]).toBeUndefined();
+    } finally {
+      controls().ssoRefresh = { refuse: null, lifetimeSeconds: 3600, rotate: true };
     }
   });
 

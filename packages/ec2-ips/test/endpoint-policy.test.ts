@@ -28,7 +28,9 @@ function installResolver(): void {
     if (host.endsWith(".example.test") || host === "localhost") {
       return all ? cb(null, [{ address: "127.0.0.1", family: 4 }]) : cb(null, "127.0.0.1", 4);
     }
-    const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${host} (test resolver)`), { code: "ENOTFOUND" });
+    const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${host} (test resolver)`), {
+      code: "ENOTFOUND",
+    });
     return cb(error);
   };
 }
@@ -81,7 +83,10 @@ async function sdkConfig(text: string): Promise<void> {
 
 function credentials() {
   const env = sim.environment();
-  return { accessKeyId: env.AWS_ACCESS_KEY_ID as string, secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string };
+  return {
+    accessKeyId: env.AWS_ACCESS_KEY_ID as string,
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY as string,
+  };
 }
 
 describe("the endpoint policy on every client the job creates", () => {
@@ -151,8 +156,14 @@ describe("the endpoint policy on every client the job creates", () => {
       code: "ERR_CONFIG",
       message: expect.stringContaining("endpoint_url of sso_oidc in [services s]"),
     });
-    await writeFile(file, "[profile ok]\nregion = eu-west-1\nservices = s\n\n[services s]\nec2 =\n  endpoint_url = https://ec2.example.test\n");
-    const settings = await resolveAwsSettings({ env: { ...env, AWS_ENDPOINT_URL_STS: "http://127.0.0.1:9" }, profile: "ok" });
+    await writeFile(
+      file,
+      "[profile ok]\nregion = eu-west-1\nservices = s\n\n[services s]\nec2 =\n  endpoint_url = https://ec2.example.test\n",
+    );
+    const settings = await resolveAwsSettings({
+      env: { ...env, AWS_ENDPOINT_URL_STS: "http://127.0.0.1:9" },
+      profile: "ok",
+    });
     expect(settings.endpoints).toEqual({ ec2: "https://ec2.example.test", sts: "http://127.0.0.1:9" });
     expect(hits).toBe(0);
   });

@@ -117,6 +117,14 @@ export interface AwsDataset {
     accessToken: string;
     /** ISO-8601 expiry of the access token (default: never, in the simulator). */
     expiresAt?: string;
+    /**
+     * The `sso_session` refresh grant (SSO-OIDC `CreateToken` with `grantType: "refresh_token"`):
+     * the refresh token and the registered client's id and secret, as `aws sso login` caches them.
+     * All three or none.
+     */
+    refreshToken?: string;
+    clientId?: string;
+    clientSecret?: string;
     /** The permission set assigned in every listed account unless `roles` says otherwise. */
     roleName: string;
     accounts: string[];
@@ -285,6 +293,9 @@ export const awsDatasetSchema: Record<string, unknown> = strict(
       {
         accessToken: { type: "string", minLength: 1 },
         expiresAt: dateTime,
+        refreshToken: { type: "string", minLength: 1 },
+        clientId: { type: "string", minLength: 1 },
+        clientSecret: { type: "string", minLength: 1 },
         roleName: { type: "string", minLength: 1 },
         accounts: { type: "array", items: accountId },
         roles: {
@@ -377,6 +388,13 @@ export function checkAwsDataset(data: AwsDataset): DatasetProblem[] {
     }
   }
   if (data.sso) {
+    const grant = [data.sso.refreshToken, data.sso.clientId, data.sso.clientSecret];
+    if (grant.some((v) => v !== undefined) && grant.some((v) => v === undefined)) {
+      problems.push({
+        path: "$.aws.sso",
+        message: "refreshToken, clientId and clientSecret go together (all three or none)",
+      });
+    }
     for (const [i, id] of data.sso.accounts.entries()) known(`$.aws.sso.accounts[${i}]`, id);
     for (const id of Object.keys(data.sso.roles ?? {})) {
       if (!data.sso.accounts.includes(id)) {

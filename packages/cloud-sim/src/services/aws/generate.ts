@@ -370,6 +370,9 @@ function generateSmall(rng: Rng): AwsDataset {
     instances,
     sso: {
       accessToken: `sim-sso-token-${rng.hex(24)}`,
+      refreshToken: `sim-sso-refresh-${rng.hex(24)}`,
+      clientId: `sim-sso-client-${rng.hex(12)}`,
+      clientSecret: `sim-sso-client-secret-${rng.hex(24)}`,
       roleName: "ReadOnly",
       accounts: [mgmt, prod, invited, dev],
       roles: { [dev]: ["ReadOnly", "Admin"] },
@@ -466,6 +469,9 @@ function generateLarge(rng: Rng): AwsDataset {
     instances,
     sso: {
       accessToken: `sim-sso-token-${rng.hex(24)}`,
+      refreshToken: `sim-sso-refresh-${rng.hex(24)}`,
+      clientId: `sim-sso-client-${rng.hex(12)}`,
+      clientSecret: `sim-sso-client-secret-${rng.hex(24)}`,
       roleName: "ReadOnly",
       accounts: ssoAccounts,
       roles: { [ssoAccounts[3] as string]: ["Admin"] },

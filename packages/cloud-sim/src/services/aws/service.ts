@@ -59,7 +59,7 @@ interface Identity {
 }
 
 interface Parsed {
-  api: "ec2" | "sts" | "organizations" | "sso";
+  api: "ec2" | "sts" | "organizations" | "sso" | "sso-oidc";
   action: string;
   params: URLSearchParams;
   scope: ReturnType<typeof parseSigV4>;
@@ -85,8 +85,27 @@ export class AwsSimService implements SimService {
   private readonly accounts = new Map<string, AwsAccount>();
   private readonly xmlCache = new Map<AwsInstance, string>();
   private readonly assumeRoles = new Map<string, number>();
-  private ssoExpiresAt: number | null;
+  /** Access tokens the portal accepts (the dataset's, and each CreateToken's) -> expiry (ms, wall clock), null for never. */
+  private readonly ssoTokens = new Map<string, number | null>();
   private ssoCallsLeft: number | null = null;
+  /** The refresh token CreateToken accepts now (rotated on each refresh unless `ssoRefresh.rotate` is false). */
+  private ssoRefreshToken: string | undefined;
+  /**
+   * SSO-OIDC `CreateToken` behaviour (tests): `refuse` answers every refresh with
+   * `InvalidGrantException` (refresh token revoked or session ended) or `InvalidClientException`
+   * (client registration expired); `lifetimeSeconds` is the new token's `expiresIn`; `rotate` says
+   * whether a refresh returns a new refresh token (the API reference says it "can" be present), in
+   * which case the old one stops working.
+   */
+  ssoRefresh: {
+    refuse: "invalid_grant" | "invalid_client" | null;
+    lifetimeSeconds: number;
+    rotate: boolean;
+  } = {
+    refuse: null,
+    lifetimeSeconds: 3600,
+    rotate: true,
+  };
   private keySerial = 0;
 
   constructor(data: AwsDataset | undefined, options: { clock: Clock; rng: Rng }) {
@@ -106,7 +125,11 @@ export class AwsSimService implements SimService {
       secret: SIM_SECRET_ACCESS_KEY,
       assumedRole: false,
     });
-    this.ssoExpiresAt = this.data.sso?.expiresAt ? Date.parse(this.data.sso.expiresAt) : null;
+    if (this.data.sso) {
+      const at = this.data.sso.expiresAt;
+      this.ssoTokens.set(this.data.sso.accessToken, at ? Date.parse(at) : null);
+      this.ssoRefreshToken = this.data.sso.refreshToken;
+    }
     // Rendered once up front: the simulator shares the machine with the client it serves, and
     // EC2's own serialisation cost is not the client's.
     for (const byRegion of Object.values(this.data.instances ?? {})) {
@@ -131,9 +154,18 @@ export class AwsSimService implements SimService {
     return { accessKeyId: managementAccessKeyId(id), secretAccessKey: SIM_SECRET_ACCESS_KEY, accountId: id };
   }
 
-  /** Sets when the SSO access token expires (wall clock), or null for never. */
+  /**
+   * What `aws sso login` does (tests): the dataset's access token is valid again until `expiresAt`
+   * (null: never) and the dataset's refresh token is the one CreateToken accepts.
+   */
+  ssoLogin(expiresAt: Date | null): void {
+    this.setSsoTokenExpiry(expiresAt);
+    this.ssoRefreshToken = this.data.sso?.refreshToken;
+  }
+
+  /** Sets when the dataset's SSO access token expires (wall clock), or null for never. */
   setSsoTokenExpiry(at: Date | null): void {
-    this.ssoExpiresAt = at ? at.getTime() : null;
+    if (this.data.sso) this.ssoTokens.set(this.data.sso.accessToken, at ? at.getTime() : null);
   }
 
   /** Makes the SSO access token expire after `calls` more successful portal calls (tests). */
@@ -158,6 +190,15 @@ export class AwsSimService implements SimService {
 
   classify(req: SimRequest): RequestInfo | null {
     const path = req.url.pathname;
+    if (req.method === "POST" && path === "/token") {
+      this.parsed.set(req, {
+        api: "sso-oidc",
+        action: "CreateToken",
+        params: req.url.searchParams,
+        scope: null,
+      });
+      return { operation: "sso-oidc:CreateToken", principal: "sso-oidc" };
+    }
     if (req.method === "GET" && (path.startsWith("/assignment/") || path.startsWith("/federation/"))) {
       const action =
         path === "/assignment/accounts"
@@ -214,6 +255,8 @@ export class AwsSimService implements SimService {
         return this.organizations(p, req, requestId, ctx);
       case "sso":
         return this.sso(p, req, requestId);
+      case "sso-oidc":
+        return this.createToken(req, requestId);
     }
   }
 
@@ -717,6 +760,82 @@ export class AwsSimService implements SimService {
     }
   }
 
+  // ---- SSO-OIDC -------------------------------------------------------------------------------
+
+  /**
+   * `CreateToken` (POST /token, restJson, unsigned) for the refresh-token grant, as the SDKs call it
+   * for an `sso_session` within 5 minutes of expiry. Errors as the IAM Identity Center OIDC API
+   * reference lists them: `{ error, error_description }` with `x-amzn-ErrorType`.
+   */
+  private createToken(req: SimRequest, requestId: string): SimResponse {
+    const oidcError = (status: number, type: string, error: string, description: string): SimResponse => ({
+      status,
+      headers: {
+        "content-type": "application/json",
+        "x-amzn-requestid": requestId,
+        "x-amzn-errortype": type,
+      },
+      body: JSON.stringify({ error, error_description: description }),
+    });
+    let body: Record<string, unknown>;
+    try {
+      body = JSON.parse(req.body.toString("utf8") || "{}") as Record<string, unknown>;
+    } catch {
+      return oidcError(400, "InvalidRequestException", "invalid_request", "Malformed request body");
+    }
+    const sso = this.data.sso;
+    const { clientId, clientSecret, grantType, refreshToken } = body;
+    if (typeof clientId !== "string" || typeof clientSecret !== "string" || typeof grantType !== "string") {
+      return oidcError(
+        400,
+        "InvalidRequestException",
+        "invalid_request",
+        "clientId, clientSecret and grantType are required",
+      );
+    }
+    if (grantType !== "refresh_token") {
+      return oidcError(
+        400,
+        "UnsupportedGrantTypeException",
+        "unsupported_grant_type",
+        `grant type ${grantType} is not supported here`,
+      );
+    }
+    if (
+      !sso?.clientId ||
+      clientId !== sso.clientId ||
+      clientSecret !== sso.clientSecret ||
+      this.ssoRefresh.refuse === "invalid_client"
+    ) {
+      return oidcError(
+        401,
+        "InvalidClientException",
+        "invalid_client",
+        "Client registration is invalid or has expired",
+      );
+    }
+    if (
+      typeof refreshToken !== "string" ||
+      refreshToken !== this.ssoRefreshToken ||
+      this.ssoRefresh.refuse === "invalid_grant"
+    ) {
+      return oidcError(400, "InvalidGrantException", "invalid_grant", "Invalid refresh token provided");
+    }
+    const accessToken = `sim-sso-token-${this.rng.hex(24)}`;
+    const lifetime = this.ssoRefresh.lifetimeSeconds;
+    this.ssoTokens.set(accessToken, this.clock.date().getTime() + lifetime * 1000);
+    if (this.ssoRefresh.rotate) this.ssoRefreshToken = `sim-sso-refresh-${this.rng.hex(24)}`;
+    return restOk(
+      {
+        accessToken,
+        tokenType: "Bearer",
+        expiresIn: lifetime,
+        ...(this.ssoRefresh.rotate ? { refreshToken: this.ssoRefreshToken } : {}),
+      },
+      requestId,
+    );
+  }
+
   // ---- SSO portal -----------------------------------------------------------------------------
 
   private sso(p: Parsed, req: SimRequest, requestId: string): SimResponse {
@@ -725,8 +844,9 @@ export class AwsSimService implements SimService {
     const token = Array.isArray(raw) ? raw[0] : raw;
     const unauthorized = () =>
       restError(401, "UnauthorizedException", "Session token not found or invalid", requestId);
-    if (!sso || !token || token !== sso.accessToken) return unauthorized();
-    if (this.ssoExpiresAt !== null && this.clock.date().getTime() >= this.ssoExpiresAt) return unauthorized();
+    if (!sso || !token || !this.ssoTokens.has(token)) return unauthorized();
+    const expiresAt = this.ssoTokens.get(token) ?? null;
+    if (expiresAt !== null && this.clock.date().getTime() >= expiresAt) return unauthorized();
     if (this.ssoCallsLeft !== null) {
       if (this.ssoCallsLeft <= 0) return unauthorized();
       this.ssoCallsLeft--;
