@@ -22,6 +22,7 @@ export type {
   StartLeakOptions,
 } from "./types.js";
 export { LeakOptionError } from "./options.js";
+export { LeakSampleError, readLeakSamples, type ReadLeakSamplesOptions } from "./samples.js";
 export { type CgroupInfo, type CgroupSample, detectCgroup } from "./cgroup.js";
 export type { QosClass, RuntimeEnvironment } from "./environment.js";
 export type { PageSizeSource } from "./proc.js";
