@@ -2,13 +2,21 @@ import {
   type AzureCloudName,
   AZURE_CLOUDS,
   StaticTokenCredential,
+  checkEndpoint,
   createAzureCredential,
   scopeFor,
 } from "@cloudadmin/auth";
 import type { TokenCredential } from "@azure/core-auth";
 import { BlobServiceClient, type ContainerClient } from "@azure/storage-blob";
 import { type VmIpRecord, type VmIpScope, listVmIps } from "@cloudadmin/azure-vm-ips";
-import { type ErrorRecord, ConfigError, RemoteError, toErrorRecord } from "@cloudadmin/errors";
+import {
+  type CloudAdminError,
+  type ErrorRecord,
+  ConfigError,
+  RemoteError,
+  toErrorRecord,
+} from "@cloudadmin/errors";
+import { type Sink, writeResults } from "@cloudadmin/output";
 
 /** Every 6 hours, on the hour (NCRONTAB: second minute hour day month day-of-week). */
 export const DEFAULT_SCHEDULE = "0 0 */6 * * *";
@@ -96,7 +104,15 @@ export function settingsFromEnv(env: Env): InventorySettings {
   if (storageUrl) out.storageUrl = storageUrl;
   if (storageConnectionString) out.storageConnectionString = storageConnectionString;
   const armEndpoint = setting(env, "CLOUDADMIN_ARM_ENDPOINT");
-  if (armEndpoint) out.armEndpoint = armEndpoint;
+  if (armEndpoint) {
+    // The policy of every cloudadmin front end: https, or plain http only on loopback (emulators).
+    try {
+      checkEndpoint(armEndpoint, "CLOUDADMIN_ARM_ENDPOINT");
+    } catch (error) {
+      throw new ConfigError((error as Error).message, { cause: error });
+    }
+    out.armEndpoint = armEndpoint;
+  }
   const armToken = setting(env, "CLOUDADMIN_ARM_TOKEN");
   if (armToken) out.armToken = armToken;
   const clientId = setting(env, "AZURE_CLIENT_ID");
@@ -163,57 +179,71 @@ export async function runInventory(
   const endpoint = settings.armEndpoint ?? AZURE_CLOUDS[settings.cloud].armEndpoint;
   const started = deps.now?.() ?? new Date();
   const errors: ErrorRecord[] = [];
-  const items: VmIpRecord[] = [];
+  const failures: CloudAdminError[] = [];
+  const counts = { vms: 0, arm: 0, classic: 0, scaleSet: 0 };
   let warnings = 0;
   let scopes = 0;
   let pages = 0;
   let throttled = 0;
-  for await (const vm of listVmIps({
-    credential: armCredential,
-    endpoint,
-    tokenScope: scopeFor(endpoint),
-    scope: settings.scope,
-    includeClassic: settings.includeClassic,
-    ...(deps.ca ? { ca: deps.ca } : {}),
-    ...(deps.signal ? { signal: deps.signal } : {}),
-    onWarning: (w) => {
-      warnings++;
-      log.warn(w.message);
-    },
-    onError: (e) => {
-      errors.push(toErrorRecord(e, e.scope ?? "tenant", "resources-query"));
-      log.error(`${e.scope ?? "tenant"}: ${e.message}`);
-    },
-    onProgress: (p) => {
-      scopes = p.scopesTotal;
-      pages = p.pagesDone;
-      throttled = p.throttled;
-    },
-  })) {
-    items.push(vm);
-  }
-  if (errors.length > 0 && errors.length >= scopes) {
-    throw new RemoteError(
-      `Resource Graph could not be read for any scope (${errors[0]?.message}); nothing was written`,
-    );
-  }
-  const document = {
+  const items = async function* (): AsyncGenerator<VmIpRecord> {
+    for await (const vm of listVmIps({
+      credential: armCredential,
+      endpoint,
+      tokenScope: scopeFor(endpoint),
+      scope: settings.scope,
+      includeClassic: settings.includeClassic,
+      ...(deps.ca ? { ca: deps.ca } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
+      onWarning: (w) => {
+        warnings++;
+        log.warn(w.message);
+      },
+      onError: (e) => {
+        failures.push(e);
+        errors.push(toErrorRecord(e, e.scope ?? "tenant", "resources-query"));
+        log.error(`${e.scope ?? "tenant"}: ${e.message}`);
+      },
+      onProgress: (p) => {
+        scopes = p.scopesTotal;
+        pages = p.pagesDone;
+        throttled = p.throttled;
+      },
+    })) {
+      counts.vms++;
+      counts[vm.deploymentModel]++;
+      if (vm.scaleSet !== null) counts.scaleSet++;
+      yield vm;
+    }
+  };
+  // The document is the CLI's `-o json` envelope, written by the same code (@cloudadmin/output).
+  const document = memorySink();
+  await writeResults({
+    format: "json",
     command: "azure-vm-ips",
-    generatedAt: started.toISOString(),
-    items,
-    errors,
-    summary: {
-      vms: items.length,
-      armVms: items.filter((i) => i.deploymentModel === "arm").length,
-      classicVms: items.filter((i) => i.deploymentModel === "classic").length,
+    items: items(),
+    errors: () => errors,
+    summary: () => ({
+      vms: counts.vms,
+      armVms: counts.arm,
+      classicVms: counts.classic,
+      scaleSetVms: counts.scaleSet,
       scopes,
       failedScopes: errors.length,
       pages,
       throttled,
       warnings,
-    },
-  };
-  const body = Buffer.from(JSON.stringify(document));
+    }),
+    sink: document,
+    now: () => started,
+    jsonIndent: 0,
+    ...(deps.signal ? { signal: deps.signal } : {}),
+  });
+  if (failures.length > 0 && failures.length >= scopes) {
+    throw new RemoteError(
+      `Resource Graph could not be read for any scope (${errors[0]?.message}); nothing was written`,
+    );
+  }
+  const body = Buffer.from(document.text());
   const container = openContainer(settings, deps.credential ?? managed);
   await container.createIfNotExists();
   const blobName = `vm-ips/${timestampName(started)}.json`;
@@ -222,6 +252,22 @@ export async function runInventory(
   // The timestamped copy first: latest.json never points past a document that was not written.
   await container.getBlockBlobClient(blobName).upload(body, body.length, headers);
   await container.getBlockBlobClient(latestBlobName).upload(body, body.length, headers);
-  log.info(`wrote ${items.length} VMs to ${settings.container}/${blobName} and ${latestBlobName}`);
-  return { blobName, latestBlobName, vms: items.length, errors, warnings };
+  log.info(`wrote ${counts.vms} VMs to ${settings.container}/${blobName} and ${latestBlobName}`);
+  return { blobName, latestBlobName, vms: counts.vms, errors, warnings };
+}
+
+/** A sink that keeps the document in memory: it is uploaded twice (timestamped, then latest). */
+function memorySink(): Sink & { text(): string } {
+  let parts: string[] = [];
+  return {
+    async write(chunk) {
+      parts.push(chunk);
+    },
+    async commit() {},
+    async abort() {
+      parts = [];
+    },
+    describe: () => "the inventory document",
+    text: () => parts.join(""),
+  };
 }

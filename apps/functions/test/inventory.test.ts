@@ -1,3 +1,7 @@
+import * as http from "node:http";
+import { createRequire } from "node:module";
+import type { AddressInfo } from "node:net";
+import type { AccessToken } from "@azure/core-auth";
 import { InvocationContext } from "@azure/functions";
 import { BlobServiceClient } from "@azure/storage-blob";
 import {
@@ -10,7 +14,16 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AzureDataset, expectedVmInventory } from "@cloudadmin/cloud-sim";
 import { createTimerHandler } from "../src/handler.js";
-import { DEFAULT_SCHEDULE, scheduleFromEnv, settingsFromEnv, timestampName } from "../src/inventory.js";
+import {
+  DEFAULT_SCHEDULE,
+  runInventory,
+  scheduleFromEnv,
+  settingsFromEnv,
+  timestampName,
+} from "../src/inventory.js";
+
+// The module object itself (what Node's net uses at connect time), not a read-only ESM namespace.
+const dns = createRequire(import.meta.url)("node:dns") as typeof import("node:dns");
 
 const timer = {
   isPastDue: false,
@@ -131,6 +144,81 @@ describe("the vmIpInventory timer function against the ARG simulator and Azurite
       "refused",
     );
     expect(await container.exists()).toBe(false);
+  });
+});
+
+describe("the endpoint policy in the Functions app", () => {
+  // arm.example.test is not loopback by name; a test-only resolver maps it to a loopback listener,
+  // so nothing ever leaves the machine.
+  const original = dns.lookup;
+  let listener: http.Server;
+  let received = 0;
+  let port = 0;
+  beforeAll(async () => {
+    listener = http.createServer((_req, res) => {
+      received++;
+      res.end("{}");
+    });
+    listener.on("connection", () => received++);
+    await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+    port = (listener.address() as AddressInfo).port;
+    dns.lookup = ((host: string, options: unknown, callback: unknown) => {
+      const cb = (typeof options === "function" ? options : callback) as (...args: unknown[]) => void;
+      const opts = (typeof options === "object" && options !== null ? options : {}) as { all?: boolean };
+      if (host !== "arm.example.test")
+        return (original as (...a: unknown[]) => void)(host, options, callback);
+      if (opts.all) cb(null, [{ address: "127.0.0.1", family: 4 }]);
+      else cb(null, "127.0.0.1", 4);
+    }) as typeof dns.lookup;
+  });
+  afterAll(async () => {
+    dns.lookup = original;
+    await new Promise<void>((resolve) => listener.close(() => resolve()));
+  });
+
+  it("the resolver delivers plain traffic to the listener (control)", async () => {
+    const before = received;
+    await new Promise<void>((resolve, reject) =>
+      http
+        .get(`http://arm.example.test:${port}/`, { agent: false }, (res) => {
+          res.resume();
+          res.on("end", resolve);
+        })
+        .on("error", reject),
+    );
+    expect(received).toBeGreaterThan(before);
+  });
+
+  it("refuses CLOUDADMIN_ARM_ENDPOINT=http://<not loopback> before any token, and the listener receives nothing", async () => {
+    const before = received;
+    let tokens = 0;
+    const credential = {
+      async getToken(): Promise<AccessToken> {
+        tokens++;
+        return { token: "test-token-functions-policy", expiresOnTimestamp: Date.now() + 3_600_000 };
+      },
+    };
+    const env = {
+      VM_IPS_CONTAINER: "inventory",
+      VM_IPS_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true",
+      CLOUDADMIN_ARM_ENDPOINT: `http://arm.example.test:${port}`,
+      CLOUDADMIN_ARM_TOKEN: "test-token-functions-policy",
+    };
+    // At the app settings...
+    expect(() => settingsFromEnv(env)).toThrow(
+      /CLOUDADMIN_ARM_ENDPOINT .*plain http to a host that is not loopback/,
+    );
+    const handler = createTimerHandler({ env, credential });
+    await expect(
+      handler(timer, new InvocationContext({ functionName: "vmIpInventory" })),
+    ).rejects.toMatchObject({ code: "ERR_CONFIG" });
+    // ...and in the inventory itself, for settings built by hand.
+    const settings = { ...settingsFromEnv({ ...env, CLOUDADMIN_ARM_ENDPOINT: undefined }) };
+    settings.armEndpoint = `http://arm.example.test:${port}`;
+    await expect(runInventory(settings, { credential })).rejects.toMatchObject({ code: "ERR_CONFIG" });
+    expect(tokens).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(received).toBe(before);
   });
 });
 
