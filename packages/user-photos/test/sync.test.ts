@@ -8,6 +8,7 @@ import {
   MANIFEST_NAME,
   type SyncUserPhotosOptions,
   type UserPhotoItem,
+  openContainer,
   syncUserPhotos,
 } from "../src/index.js";
 import {
@@ -657,6 +658,54 @@ describe("syncUserPhotos", () => {
         `/v1.0/users/${uid(1)}/photo`,
         `/v1.0/users/${uid(1)}/photo/$value`,
       ]);
+    } finally {
+      await dispatcher.close();
+    }
+  });
+
+  it("refuses plain http to a non-loopback name before any token, even when that name leads to a listener", async () => {
+    const { Agent, fetch: undiciFetch } = await import("undici");
+    const { sim, outDir, container } = await setup([{ i: 1, employeeId: "X1", photo: photo(1) }]);
+    // A test-only resolver: every name is 127.0.0.1, so graph.example.test reaches the simulator.
+    const dispatcher = new Agent({
+      connect: {
+        lookup: ((_host: string, opts: { all?: boolean }, cb: (...args: unknown[]) => void) =>
+          opts.all ? cb(null, [{ address: "127.0.0.1", family: 4 }]) : cb(null, "127.0.0.1", 4)) as never,
+      },
+    });
+    const viaResolver = (url: string, init?: RequestInit) =>
+      undiciFetch(url, { ...(init as object), dispatcher } as never) as unknown as Promise<Response>;
+    const port = new URL(sim.httpUrl).port;
+    try {
+      // The name does lead to the listener...
+      const reached = await viaResolver(`http://graph.example.test:${port}/v1.0/users`);
+      expect(reached.status).toBe(401);
+      sim.resetStats();
+      // ...but the policy refuses it by what was written, before a token is asked for.
+      const credential = fixedToken();
+      expect(() =>
+        syncUserPhotos({
+          credential,
+          endpoint: `http://graph.example.test:${port}`,
+          outDir,
+          fetch: viaResolver,
+        }),
+      ).toThrow(expect.objectContaining({ code: "ERR_CONFIG" }));
+      // A container URL is checked the same way, by the library itself.
+      const blob = new (await import("@azure/storage-blob")).ContainerClient(
+        `http://blob.example.test:${port}/devstoreaccount1/photos`,
+      );
+      expect(() => syncUserPhotos({ credential, endpoint: sim.httpUrl, container: blob })).toThrow(
+        expect.objectContaining({ code: "ERR_CONFIG" }),
+      );
+      expect(() => openContainer(`http://blob.example.test:${port}/photos?sv=1&sig=x`)).toThrow(
+        expect.objectContaining({ code: "ERR_CONFIG" }),
+      );
+      expect(() => openContainer("not a url")).toThrow(expect.objectContaining({ code: "ERR_USAGE" }));
+      expect(credential.calls).toBe(0);
+      expect(sim.stats().total).toBe(0);
+      // The loopback container of a run is accepted.
+      expect(() => syncUserPhotos({ credential, endpoint: sim.httpUrl, container })).not.toThrow();
     } finally {
       await dispatcher.close();
     }
