@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { type AwsDataset, type Simulator, generateDataset, startSimulator } from "@cloudadmin/cloud-sim";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { shardOf } from "@cloudadmin/paging";
 import { runCli } from "./helpers.js";
 
 const exec = promisify(execFile);
@@ -188,7 +189,34 @@ describe("cloudadmin ec2-ips", () => {
     expect(sim.stats().total).toBe(0);
   });
 
+  it("--shard i/n reads only that shard's accounts and records shard and scopes in the document", async () => {
+    const n = 3;
+    const ids: string[] = [];
+    const scopes: string[] = [];
+    for (let index = 0; index < n; index++) {
+      const r = await runCli(["ec2-ips", "--simulate", "--shard", `${index}/${n}`, "-o", "json"]);
+      expect(r.code, r.stderr).toBe(0);
+      const doc = JSON.parse(r.stdout) as Doc & { shard: { index: number; count: number }; scopes: string[] };
+      expect(doc.shard).toEqual({ index, count: n });
+      for (const id of doc.scopes) expect(shardOf(id, n)).toBe(index);
+      for (const item of doc.items) expect(doc.scopes).toContain(item.accountId);
+      ids.push(...doc.items.map((i) => i.instanceId));
+      scopes.push(...doc.scopes);
+    }
+    expect(ids.sort()).toEqual(expectedIds(undefined, generated));
+    expect(scopes.sort()).toEqual((generated.accounts ?? []).map((a) => a.Id).sort());
+    // An unsharded document has neither field.
+    const whole = JSON.parse((await runCli(["ec2-ips", "--simulate", "-o", "json"])).stdout) as Record<
+      string,
+      unknown
+    >;
+    expect(whole.shard).toBeUndefined();
+    expect(whole.scopes).toBeUndefined();
+  });
+
   it("rejects bad flags with exit 2", async () => {
+    expect((await runCli(["ec2-ips", "--simulate", "--shard", "3/3"])).code).toBe(2);
+    expect((await runCli(["ec2-ips", "--simulate", "--shard", "-1/2"])).code).toBe(2);
     expect((await runCli(["ec2-ips", "--simulate", "--accounts", "12"])).code).toBe(2);
     expect((await runCli(["ec2-ips", "--simulate", "--org", "--sso"])).code).toBe(2);
     expect((await runCli(["ec2-ips", "--simulate", "--state", "sleeping"])).code).toBe(2);

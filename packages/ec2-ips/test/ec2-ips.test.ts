@@ -1,6 +1,6 @@
 import { type AwsDataset, type Simulator, generateDataset, startSimulator } from "@cloudadmin/cloud-sim";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { collect } from "@cloudadmin/paging";
+import { collect, shardOf } from "@cloudadmin/paging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CloudAdminError } from "@cloudadmin/errors";
 import {
@@ -494,4 +494,40 @@ describe("listEc2Ips in sso mode", () => {
       controls.setSsoTokenExpiry(null);
     }
   });
+});
+
+describe("listEc2Ips with a shard", () => {
+  it.each([1, 3, 7])(
+    "the union of %i shards equals the unsharded run, each account read by exactly one shard",
+    async (n) => {
+      const whole = await run(orgOptions(sim));
+      const union: Ec2InstanceRecord[] = [];
+      const unionErrors: string[] = [];
+      const covered: string[] = [];
+      for (let index = 0; index < n; index++) {
+        sim.resetStats();
+        const part = await run(orgOptions(sim, { shard: { index, count: n } }));
+        for (const rec of part.records) expect(shardOf(rec.accountId, n)).toBe(index);
+        union.push(...part.records);
+        unionErrors.push(...part.errors.map((e) => `${e.scope}:${e.phase}:${e.code}`));
+        const listed = part.events.flatMap((e) => (e.type === "account-listed" ? [e.accountId] : []));
+        for (const id of listed) expect(shardOf(id, n)).toBe(index);
+        covered.push(...listed);
+        // Every shard lists the whole Organization, and reads only its own accounts.
+        const c = finalCounts(part);
+        expect(c.accountsListed).toBe(aws.accounts?.length);
+        expect(c.accountsOtherShards + c.accountsTotal + c.accountsSkipped).toBe(aws.accounts?.length);
+        const readAccounts = new Set(
+          sim.requestLog.flatMap((e) =>
+            e.operation.startsWith("ec2:") && e.principal ? [e.principal.split("/")[0]] : [],
+          ),
+        );
+        for (const id of readAccounts) expect(shardOf(id as string, n)).toBe(index);
+      }
+      expect(actual(union)).toEqual(actual(whole.records));
+      expect(actual(union)).toEqual(expectedOrg(aws));
+      expect(unionErrors.sort()).toEqual(whole.errors.map((e) => `${e.scope}:${e.phase}:${e.code}`).sort());
+      expect(covered.sort()).toEqual((aws.accounts ?? []).map((a) => a.Id).sort());
+    },
+  );
 });
