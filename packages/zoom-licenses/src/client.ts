@@ -28,6 +28,8 @@ export type ZoomRequestEvent =
       kind: "throttled";
       category: RateLimitCategory;
       type: "per-second" | "daily";
+      /** What told the kind apart: `X-RateLimit-Type`, the message, the wait, or nothing (per-second). */
+      decidedBy: "type" | "message" | "retry-after" | "default";
       retryAfterMs: number | undefined;
       /** The category's pace after this 429 (requests per second). */
       rate: number;
@@ -257,6 +259,7 @@ export class ZoomClient {
         kind: "throttled",
         category,
         type: throttle.kind,
+        decidedBy: throttle.decidedBy,
         retryAfterMs: throttle.retryAfterMs,
         rate: pacer.currentRate(),
       });

@@ -18,6 +18,10 @@ import {
 
 /** The parts of the simulator's Zoom service these tests reach into. */
 interface ZoomControl {
+  setRateLimitHeaders(forms: {
+    perSecond?: "QPS" | "Per-second-limit" | "daily-quota-in-limit" | "missing";
+    daily?: "typed" | "untyped";
+  }): void;
   users(): ReadonlyArray<{ id: string; email: string; type: number; status: string }>;
   deleteUser(idOrEmail: string): boolean;
   expirePageTokens(): void;
@@ -67,14 +71,18 @@ async function setup(options: { zoom?: ZoomDataset; clock?: ReturnType<typeof mo
     oauthUrl: env.ZOOM_OAUTH_URL as string,
   });
   const events: string[] = [];
+  const throttles: Array<{ type: string; decidedBy: string }> = [];
   const client = createZoomClient({
     tokenProvider,
     apiUrl: env.ZOOM_API_URL as string,
-    onEvent: (e) => events.push(e.kind),
+    onEvent: (e) => {
+      events.push(e.kind);
+      if (e.kind === "throttled") throttles.push({ type: e.type, decidedBy: e.decidedBy });
+    },
   });
   const now = Date.parse(zoom.asOf as string);
   const control = sim.service("zoom") as unknown as ZoomControl;
-  return { sim, env, zoom, client, tokenProvider, now, control, events };
+  return { sim, env, zoom, client, tokenProvider, now, control, events, throttles };
 }
 
 /** Three calendar months before `now`, by Date's own month arithmetic (not the library's). */
@@ -343,10 +351,10 @@ describe("applyLicenseRecovery and restoreLicenses against the simulator", () =>
 
   it("retries 429s with Retry-After in seconds, as a date and missing, and lowers the pace from them", async () => {
     const { sim, client, now, control } = await setup();
-    control.setRateLimits("Light", { perSecond: 3 });
+    control.setRateLimits("Light", { perSecond: 4 });
     control.setRetryAfterForms(["seconds", "date", "missing"]);
     const journal = join(dir, "run.jsonl");
-    const decisions = (await collect(plan(client, now))).filter((d) => d.action === "downgrade");
+    const decisions = (await collect(plan(client, now))).filter((d) => d.action === "downgrade").slice(0, 14);
     const results = await collect(
       applyLicenseRecovery(decisions, { client, journal, period: { now, months: 3 } }),
     );
@@ -362,31 +370,70 @@ describe("applyLicenseRecovery and restoreLicenses against the simulator", () =>
     expect(patchCounts(sim).size).toBe(decisions.length);
   });
 
-  it("stops cleanly on the daily limit: changes so far kept, the rest skipped, journal intact", async () => {
-    const zoom = smallZoom();
-    zoom.rateLimits = { light: { perDay: 5 } };
-    const { client, now } = await setup({ zoom });
-    const journal = join(dir, "run.jsonl");
-    const errors: CloudAdminError[] = [];
-    const results = await collect(
-      applyLicenseRecovery(plan(client, now), {
-        client,
-        journal,
-        period: { now, months: 3 },
-        concurrency: 1,
-        onError: (e) => errors.push(e),
-      }),
-    );
-    const down = results.filter((r) => r.action === "downgrade");
-    expect(down.filter((r) => r.result === "applied")).toHaveLength(5);
-    expect(down.filter((r) => r.result === "skipped")).toHaveLength(expectedDowngrades(zoom, now).length - 5);
-    expect(down.filter((r) => r.result === "failed")).toEqual([]);
-    expect(errors.map((e) => e.code)).toEqual(["ERR_QUOTA_EXHAUSTED"]);
-    const lines = await readJournal(journal);
-    expect(lines.filter((l) => l.phase === "applied")).toHaveLength(5);
-    expect(lines.filter((l) => l.phase === "not-applied")).toHaveLength(1);
-    expect(lines.filter((l) => l.phase === "intent")).toHaveLength(6);
-  });
+  it.each([
+    ["QPS", "type"],
+    ["Per-second-limit", "type"],
+    ["daily-quota-in-limit", "message"],
+    ["missing", "message"],
+  ] as const)(
+    "paces from the 429s when they come in the %s header form (told apart by the %s)",
+    async (form, decidedBy) => {
+      const { sim, client, now, control, throttles } = await setup();
+      control.setRateLimitHeaders({ perSecond: form });
+      control.setRateLimits("Light", { perSecond: 12 });
+      control.setRetryAfterForms(["missing"]);
+      const journal = join(dir, "run.jsonl");
+      const decisions = (await collect(plan(client, now)))
+        .filter((d) => d.action === "downgrade")
+        .slice(0, 16);
+      const results = await collect(
+        applyLicenseRecovery(decisions, { client, journal, period: { now, months: 3 } }),
+      );
+      expect(results.map((r) => r.result)).toEqual(decisions.map(() => "applied"));
+      expect(throttles.length).toBeGreaterThan(0);
+      expect(throttles.every((t) => t.type === "per-second" && t.decidedBy === decidedBy)).toBe(true);
+      expect(sim.requestLog.filter((r) => r.status === 429)).toHaveLength(throttles.length);
+      // The 6,000 in X-RateLimit-Limit never raised the pace, and the 429s brought it down.
+      expect(client.rate("Light")).toBeLessThan(80 * 0.95 * 0.5);
+      expect(patchCounts(sim).size).toBe(decisions.length);
+    },
+  );
+
+  it.each([
+    ["typed", "type"],
+    ["untyped", "message"],
+  ] as const)(
+    "stops cleanly on a %s daily limit: changes so far kept, the rest skipped, journal intact",
+    async (daily, decidedBy) => {
+      const zoom = smallZoom();
+      zoom.rateLimits = { light: { perDay: 5 } };
+      zoom.rateLimitHeaders = { daily };
+      const { client, now, throttles } = await setup({ zoom });
+      const journal = join(dir, "run.jsonl");
+      const errors: CloudAdminError[] = [];
+      const results = await collect(
+        applyLicenseRecovery(plan(client, now), {
+          client,
+          journal,
+          period: { now, months: 3 },
+          concurrency: 1,
+          onError: (e) => errors.push(e),
+        }),
+      );
+      const down = results.filter((r) => r.action === "downgrade");
+      expect(down.filter((r) => r.result === "applied")).toHaveLength(5);
+      expect(down.filter((r) => r.result === "skipped")).toHaveLength(
+        expectedDowngrades(zoom, now).length - 5,
+      );
+      expect(down.filter((r) => r.result === "failed")).toEqual([]);
+      expect(errors.map((e) => e.code)).toEqual(["ERR_QUOTA_EXHAUSTED"]);
+      expect(throttles).toEqual([{ type: "daily", decidedBy }]);
+      const lines = await readJournal(journal);
+      expect(lines.filter((l) => l.phase === "applied")).toHaveLength(5);
+      expect(lines.filter((l) => l.phase === "not-applied")).toHaveLength(1);
+      expect(lines.filter((l) => l.phase === "intent")).toHaveLength(6);
+    },
+  );
 
   it("gets a new token when the old one expires mid-run", async () => {
     const { clock, advance } = movableClock();
