@@ -155,6 +155,8 @@
           (!state.publicOnly || rows[i][options.publicColumn] !== ""),
       );
       spacer.style.height = `${view.length * ROW}px`;
+      // A short list takes its own height; a long one scrolls inside 60% of the window.
+      body.style.height = `min(60vh, ${Math.max(3, view.length) * ROW + 2}px)`;
       count.textContent = `${view.length.toLocaleString("en")} of ${rows.length.toLocaleString("en")} rows`;
       body.scrollTop = 0;
       draw();
