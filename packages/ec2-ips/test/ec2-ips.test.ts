@@ -1,6 +1,6 @@
 import { type AwsDataset, type Simulator, generateDataset, startSimulator } from "@cloudadmin/cloud-sim";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { collect, shardOf } from "@cloudadmin/paging";
+import { type Timer, collect, shardOf } from "@cloudadmin/paging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CloudAdminError } from "@cloudadmin/errors";
 import {
@@ -103,6 +103,41 @@ function datasetInstance(id: string) {
     }
   }
   throw new Error(`no instance ${id}`);
+}
+
+/** A manual clock (the `Timer` the job takes): sleeps end only when the test advances it. */
+class ManualTimer implements Timer {
+  time = 0;
+  readonly slept: number[] = [];
+  private sleepers: Array<{ at: number; resolve: () => void }> = [];
+  now = (): number => this.time;
+  sleep = (ms: number, signal?: AbortSignal): Promise<void> => {
+    this.slept.push(ms);
+    return new Promise((resolve, reject) => {
+      const entry = { at: this.time + ms, resolve };
+      this.sleepers.push(entry);
+      signal?.addEventListener("abort", () => {
+        this.sleepers = this.sleepers.filter((x) => x !== entry);
+        reject(signal.reason);
+      });
+    });
+  };
+  pending(): number {
+    return this.sleepers.length;
+  }
+  async advance(ms: number): Promise<void> {
+    this.time += ms;
+    const due = this.sleepers.filter((x) => x.at <= this.time);
+    this.sleepers = this.sleepers.filter((x) => x.at > this.time);
+    for (const x of due) x.resolve();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Waits (polling) until a condition on the simulator or the clock holds. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  expect(condition()).toBe(true);
 }
 
 let sim: Simulator;
@@ -278,7 +313,8 @@ describe("listEc2Ips under faults and limits", () => {
       faults: { throttleRate: 0.05, resetRate: 0.01, emptyPageRate: 0.5 },
     });
     try {
-      const r = await run(orgOptions(faulty, { maxRetries: 8 }));
+      // random 0: every backoff is 0 ms, so retries cost no real time.
+      const r = await run(orgOptions(faulty, { maxRetries: 8, random: () => 0 }));
       expect(actual(r.records)).toEqual(expectedOrg(aws));
       expect(r.errors.map((e) => e.phase).sort()).toEqual(["assume-role", "describe-instances"]);
       const stats = faulty.stats();
@@ -342,30 +378,47 @@ describe("listEc2Ips under faults and limits", () => {
     }
   });
 
-  it("gives up on a region that does not answer within the per-request timeout, and finishes the rest", async () => {
+  it("gives up on a region that does not answer within the per-request timeout, and finishes the rest (injected timer)", async () => {
     const hung = await startSimulator({
       dataset,
       services: ["aws"],
-      faults: { slowRate: 1, slowMs: 5_000, operations: ["ec2:DescribeInstances"] },
+      faults: { slowRate: 1, slowMs: 600_000, operations: ["ec2:DescribeInstances"] },
     });
+    const timer = new ManualTimer();
+    const describes = () => hung.requestLog.filter((e) => e.operation === "ec2:DescribeInstances").length;
     try {
-      const r = await run(
+      const done = run(
         orgOptions(hung, {
           accounts: [DEV],
           regions: ["us-east-1", "eu-west-1"],
-          timeoutMs: 300,
           maxRetries: 1,
+          timer,
+          random: () => 0.5,
         }),
       );
+      // Both regions' first attempts hang; 30 s (DEFAULT_TIMEOUT_MS) pass on the injected clock.
+      await until(() => describes() === 2);
+      await timer.advance(30_000);
+      // Each waits its backoff (0.5 x 200 ms) on the same clock, then tries once more.
+      await until(() => timer.pending() === 2);
+      expect(timer.slept.slice(-2)).toEqual([100, 100]);
+      await timer.advance(100);
+      await until(() => describes() === 4);
+      await timer.advance(30_000);
+      const r = await done;
       expect(r.records).toEqual([]);
-      expect(r.errors.map((e) => [e.scope, e.phase]).sort()).toEqual([
-        [`${DEV}/eu-west-1`, "describe-instances"],
-        [`${DEV}/us-east-1`, "describe-instances"],
+      expect(r.errors.map((e) => [e.scope, e.phase, e.code]).sort()).toEqual([
+        [`${DEV}/eu-west-1`, "describe-instances", "ERR_TIMEOUT"],
+        [`${DEV}/us-east-1`, "describe-instances", "ERR_TIMEOUT"],
       ]);
-      expect(r.errors.every((e) => e.code === "ERR_TIMEOUT")).toBe(true);
-      // maxRetries 1: each region was asked twice, then given up.
-      expect(hung.requestLog.filter((e) => e.operation === "ec2:DescribeInstances")).toHaveLength(4);
-      expect(finalCounts(r)).toMatchObject({ regionsFailed: 2, accountsDone: 1, accountsFailed: 1 });
+      expect(r.errors[0]?.message).toContain("got no answer within 30 s");
+      expect(describes()).toBe(4);
+      expect(finalCounts(r)).toMatchObject({
+        regionsFailed: 2,
+        accountsDone: 1,
+        accountsFailed: 1,
+        retries: 2,
+      });
     } finally {
       await hung.close();
     }
