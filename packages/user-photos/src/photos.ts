@@ -9,7 +9,6 @@ import {
 } from "./graph.js";
 
 export type { GraphVersion } from "./graph.js";
-export { isMailboxCode } from "./graph.js";
 
 /**
  * The HD sizes Graph serves from Exchange Online (profilephoto-get: "48x48, 64x64, 96x96, 120x120,
@@ -141,8 +140,8 @@ export class PhotoSource {
     if (answer.status !== 200) throw answerError(answer, "downloading the photo", scope);
     const contentType =
       answer.headers.get("content-type")?.split(";")[0]?.trim() || at.contentType || "image/jpeg";
-    // A photo replaced between the two requests is saved under the older mediaEtag, so the next run
-    // sees a new version and downloads it again: never newer bytes recorded as current.
+    // A photo replaced between the two requests is recorded under the older mediaEtag, so the next
+    // run sees a newer version and downloads it again: a change is never missed.
     return { bytes: answer.body, contentType, etag: at.etag, version };
   }
 }

@@ -29,9 +29,9 @@ export interface ProbeGraphPhotosOptions {
   maxUsers?: number;
 }
 
-export const MEDIA_ETAG_ASSUMPTION =
+const MEDIA_ETAG_ASSUMPTION =
   "Graph's @odata.mediaEtag matches across /photo and $value for one user (the job compares mediaEtag only)";
-export const NO_PHOTO_ASSUMPTION =
+const NO_PHOTO_ASSUMPTION =
   "a user without a photo is answered 404 ImageNotFound, or 200 with the 1x1 placeholder on /photo";
 
 /** An ETag without its weak prefix and quotes, so `W/"A1"`, `"A1"` and `A1` compare equal. */
