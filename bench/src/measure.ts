@@ -38,6 +38,8 @@ export interface ResultInput {
   /** Requests the run made and the calibrated rate (req/s), for boundCpuMs. */
   requests: number;
   requestRate: number;
+  /** CPU any client spends on the bytes it must read (decrypt, decode, parse), added to boundCpuMs. */
+  bytesCpuMs?: number;
   /** Baseline time; when it ran on a subset, give the units of both so the ratio is per unit. */
   baselineMs: number;
   baselineUnits?: number;
@@ -55,7 +57,8 @@ const round = (n: number, digits = 0) => {
 
 /** Builds the JSON line: lower bound, ratio to it, and speed-up against the baseline (per unit of work). */
 export function benchResult(input: ResultInput): BenchResult {
-  const boundCpuMs = input.requestRate > 0 ? (input.requests / input.requestRate) * 1000 : 0;
+  const boundCpuMs =
+    (input.requestRate > 0 ? (input.requests / input.requestRate) * 1000 : 0) + (input.bytesCpuMs ?? 0);
   const lowerBoundMs = Math.max(input.boundModelMs, boundCpuMs);
   const perUnit =
     input.baselineUnits !== undefined && input.units !== undefined && input.baselineUnits > 0

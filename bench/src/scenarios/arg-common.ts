@@ -1,3 +1,4 @@
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -11,7 +12,7 @@ import {
   type VmIpScope,
   buildVmIpQuery,
 } from "@cloudadmin/azure-vm-ips";
-import { createRng, startSimulator } from "@cloudadmin/cloud-sim";
+import { createRng } from "@cloudadmin/cloud-sim";
 import {
   type AzureDataset,
   type AzureGenerateOptions,
@@ -37,8 +38,9 @@ export interface ArgScenarioSpec {
 }
 
 /**
- * The model's lower bound for any client: the query needs `pages` pages of 1000 rows (one row per
- * VM is the fewest rows any correct query can return), and the quota lets the k-th request start
+ * The model's lower bound for any client: the queries need `pages` pages of 1000 rows (one row per
+ * VM is the fewest rows any correct query can return; Uniform scale-set instances are a second
+ * query, ARG allowing one cross-table join per query), and the quota lets the k-th request start
  * no earlier than floor(k / 15) windows after the first; the last page then takes its latency.
  */
 export function argBoundMs(pages: number, lastPageRows: number): number {
@@ -50,28 +52,51 @@ function credential(principal: string) {
   return new StaticTokenCredential(`bench-${principal}`);
 }
 
-/** The calibrated request rate of the same SDK client on a trivial query, no latency, no quota. */
-async function calibrate(azure: AzureDataset): Promise<number> {
-  const small: AzureDataset = {
-    subscriptions: azure.subscriptions.slice(0, 1),
-    resources: azure.resources
-      .filter((r) => r.subscriptionId === azure.subscriptions[0]?.subscriptionId)
-      .slice(0, 1),
-    quota: { limit: 1_000_000_000, windowSeconds: 1 },
-  };
-  const sim = await startSimulator({ dataset: { azure: small }, services: ["arg"] });
-  try {
-    const client = new ResourceGraphClient(credential("calibration"), {
-      endpoint: sim.httpsUrl,
-      tlsOptions: { ca: sim.ca },
-      retryOptions: { maxRetries: 0 },
-    });
-    return await measureRequestRate(() =>
-      client.resources({ query: "Resources | project id", options: { top: 1 } }),
-    );
-  } finally {
-    await sim.close();
+/**
+ * The calibrated request rate of the same SDK client on a trivial query against the calibration
+ * simulator of the same worker (no latency, no quota; see arg-sim-worker.ts).
+ */
+async function calibrate(sim: RemoteSim): Promise<number> {
+  const client = new ResourceGraphClient(credential("calibration"), {
+    endpoint: sim.calibrationUrl,
+    tlsOptions: { ca: sim.calibrationCa },
+    retryOptions: { maxRetries: 0 },
+  });
+  return measureRequestRate(() => client.resources({ query: "Resources | project id", options: { top: 1 } }));
+}
+
+/** Best of three, in ms per MB: `step` over `bytes`. */
+function msPerMb(bytes: number, step: () => void): number {
+  let best = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    const start = performance.now();
+    step();
+    best = Math.min(best, performance.now() - start);
   }
+  return best / (bytes / 1e6);
+}
+
+/**
+ * The CPU rates (ms per MB) of what any HTTPS client must do with the bytes of an answer, measured
+ * in this run on this machine: decrypt them (AES-256-GCM, the suite the simulator's TLS
+ * negotiates), decode UTF-8, `JSON.parse`. `sample` is a body like the ones the run reads.
+ */
+function bytesCpuRates(sample: string): { aes: number; utf8: number; json: number } {
+  const buffer = Buffer.from(sample, "utf8");
+  const key = randomBytes(32);
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  const sealed = Buffer.concat([cipher.update(buffer), cipher.final()]);
+  const tag = cipher.getAuthTag();
+  const aes = msPerMb(buffer.length, () => {
+    const d = createDecipheriv("aes-256-gcm", key, iv);
+    d.setAuthTag(tag);
+    d.update(sealed);
+    d.final();
+  });
+  const utf8 = msPerMb(buffer.length, () => void buffer.toString("utf8"));
+  const json = msPerMb(buffer.length, () => void JSON.parse(sample));
+  return { aes, utf8, json };
 }
 
 /**
@@ -84,7 +109,12 @@ function settleHeap(): void {
 }
 
 /** The simulator running in a worker thread (see arg-sim-worker.ts). */
-type RemoteSim = RemoteSimulator<{ httpsUrl: string; ca: string }>;
+type RemoteSim = RemoteSimulator<{
+  httpsUrl: string;
+  ca: string;
+  calibrationUrl: string;
+  calibrationCa: string;
+}>;
 
 const startSimWorker = (data: ArgSimWorkerData): Promise<RemoteSim> =>
   startSimulatorWorker(new URL("./arg-sim-worker.js", import.meta.url), data);
@@ -106,38 +136,43 @@ async function baseline(sim: RemoteSim, scope: VmIpScope, maxPages: number | und
       : "managementGroup" in scope
         ? { managementGroups: [scope.managementGroup] }
         : {};
-  const query = buildVmIpQuery({ includeClassic: true });
+  const queries = [
+    buildVmIpQuery({ includeClassic: true }),
+    buildVmIpQuery({ includeClassic: true, table: "uniform" }),
+  ];
   let pages = 0;
   let rows = 0;
   let throttled = 0;
   const started = performance.now();
-  let skipToken: string | undefined;
-  do {
-    signal.throwIfAborted();
-    let resetsAfter = "";
-    try {
-      const res = await client.resources(
-        {
-          ...request,
-          query,
-          options: { top: MAX_PAGE, resultFormat: "objectArray", ...(skipToken ? { skipToken } : {}) },
-        },
-        {
-          onResponse: (raw) => {
-            resetsAfter = raw.headers.get("x-ms-user-quota-resets-after") ?? "";
+  for (const query of queries) {
+    let skipToken: string | undefined;
+    do {
+      signal.throwIfAborted();
+      let resetsAfter = "";
+      try {
+        const res = await client.resources(
+          {
+            ...request,
+            query,
+            options: { top: MAX_PAGE, resultFormat: "objectArray", ...(skipToken ? { skipToken } : {}) },
           },
-        },
-      );
-      pages++;
-      rows += (res.data as unknown[]).length;
-      skipToken = res.skipToken;
-    } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 429) throw error;
-      throttled++;
-      const [h, m, s] = resetsAfter.split(":").map(Number);
-      await new Promise((r) => setTimeout(r, ((h ?? 0) * 3600 + (m ?? 0) * 60 + (s ?? 1)) * 1000));
-    }
-  } while (skipToken && (maxPages === undefined || pages < maxPages));
+          {
+            onResponse: (raw) => {
+              resetsAfter = raw.headers.get("x-ms-user-quota-resets-after") ?? "";
+            },
+          },
+        );
+        pages++;
+        rows += (res.data as unknown[]).length;
+        skipToken = res.skipToken;
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 429) throw error;
+        throttled++;
+        const [h, m, s] = resetsAfter.split(":").map(Number);
+        await new Promise((r) => setTimeout(r, ((h ?? 0) * 3600 + (m ?? 0) * 60 + (s ?? 1)) * 1000));
+      }
+    } while (skipToken && (maxPages === undefined || pages < maxPages));
+  }
   return { ms: performance.now() - started, pages, rows, throttled };
 }
 
@@ -153,24 +188,34 @@ export async function runArgScenario(ctx: BenchContext, spec: ArgScenarioSpec): 
   const starting = startSimWorker(workerData);
   let azure: AzureDataset | undefined = generateAzureDataset(createRng(spec.seed).fork("arg"), spec.dataset);
   const scope = spec.scope(azure);
-  const counts = { subscriptions: azure.subscriptions.length, rows: azure.resources.length };
+  const counts = {
+    subscriptions: azure.subscriptions.length,
+    rows: azure.resources.length + (azure.computeResources?.length ?? 0),
+  };
   const truth = expectedVmInventory(
     azure,
     "subscriptions" in scope ? { subscriptions: scope.subscriptions } : {},
   );
-  const pages = Math.ceil(truth.size / MAX_PAGE);
-  const boundModelMs = argBoundMs(pages, truth.size - (pages - 1) * MAX_PAGE);
+  const uniform = [...truth.values()].filter((vm) => vm.instanceId !== null).length;
+  const resourceRows = truth.size - uniform;
+  // Two queries (ComputeResources needs its own: one cross-table join per query), each at least one
+  // page even when empty; the cheapest last request is the smaller of the two last pages.
+  const lastRows = (n: number) => n - Math.max(0, Math.ceil(n / MAX_PAGE) - 1) * MAX_PAGE;
+  const pages = Math.max(1, Math.ceil(resourceRows / MAX_PAGE)) + Math.max(1, Math.ceil(uniform / MAX_PAGE));
+  const boundModelMs = argBoundMs(pages, Math.min(lastRows(resourceRows), lastRows(uniform)));
   ctx.log(
-    `${counts.subscriptions} subscriptions, ${truth.size} VMs, ${counts.rows} ARG rows, ${pages} pages; model bound ${Math.round(boundModelMs)} ms`,
+    `${counts.subscriptions} subscriptions, ${truth.size} VMs (${uniform} Uniform scale-set instances), ${counts.rows} ARG rows, ${pages} pages; model bound ${Math.round(boundModelMs)} ms`,
   );
 
-  const requestRate = await calibrate(azure);
-  ctx.log(`calibrated: ${Math.round(requestRate)} requests/s on trivial requests`);
   // The client's thread keeps only the ground truth while it is timed (the simulator has its own copy).
   azure = undefined;
 
   const sim = await starting;
   try {
+    const requestRate = await calibrate(sim);
+    ctx.log(
+      `calibrated: ${Math.round(requestRate)} requests/s on trivial requests (the worker's calibration simulator)`,
+    );
     // The simulator evaluates a query once per scope and keeps the result for the pages (as ARG's
     // continuation context does); that first evaluation is the simulator's own CPU, not part of
     // ARG's latency model. It is done before timing, with another principal (its own quota), which
@@ -209,6 +254,13 @@ export async function runArgScenario(ctx: BenchContext, spec: ArgScenarioSpec): 
       return out;
     });
     const stats = await sim.stats();
+    // What any client must do with the bytes it reads: measured rates times the bytes of this run.
+    const bytes = stats.events.argResponseBytes ?? 0;
+    const rates = bytesCpuRates(JSON.stringify({ data: records.slice(0, 2000) }));
+    const bytesCpuMs = (bytes / 1e6) * (rates.aes + rates.utf8 + rates.json);
+    ctx.log(
+      `bytes read: ${(bytes / 1e6).toFixed(1)} MB; AES-256-GCM ${rates.aes.toFixed(2)}, UTF-8 ${rates.utf8.toFixed(2)}, JSON.parse ${rates.json.toFixed(2)} ms/MB: ${Math.round(bytesCpuMs)} ms of CPU`,
+    );
     let correct = records.length === truth.size;
     for (const r of records) {
       const expected = truth.get(r.vmId.toLowerCase());
@@ -238,6 +290,7 @@ export async function runArgScenario(ctx: BenchContext, spec: ArgScenarioSpec): 
       boundModelMs,
       requests: stats.total,
       requestRate,
+      bytesCpuMs,
       baselineMs: base.ms,
       ...(subset ? { baselineUnits: base.pages, units: pages } : {}),
       throttled: stats.throttled,
@@ -247,6 +300,14 @@ export async function runArgScenario(ctx: BenchContext, spec: ArgScenarioSpec): 
         subscriptions: counts.subscriptions,
         vms: truth.size,
         pages,
+        uniformInstances: uniform,
+        responseMB: Math.round(bytes / 1e4) / 100,
+        bytesCpuMs: Math.round(bytesCpuMs),
+        bytesCpuRatesMsPerMB: {
+          aes256gcm: Math.round(rates.aes * 100) / 100,
+          utf8: Math.round(rates.utf8 * 100) / 100,
+          jsonParse: Math.round(rates.json * 100) / 100,
+        },
         baselineThrottled: base.throttled,
         ...(subset
           ? {

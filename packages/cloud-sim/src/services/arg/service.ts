@@ -288,7 +288,11 @@ export class ArgSimService implements SimService {
     try {
       const answer = this.query(req);
       Object.assign(headers, answer.headers);
-      return { status: 200, headers, body: answer.body, latencyUnits: answer.rows };
+      // Serialised here (still inside the modelled latency) to count the bytes a client must read.
+      const body = JSON.stringify(answer.body);
+      ctx.count("argResponseBytes", Buffer.byteLength(body));
+      headers["content-type"] = "application/json; charset=utf-8";
+      return { status: 200, headers, body, latencyUnits: answer.rows };
     } catch (error) {
       if (error instanceof ArgError)
         return {
