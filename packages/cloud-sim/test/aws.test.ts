@@ -384,6 +384,79 @@ describe("aws simulator with the real SDK", () => {
     }
   });
 
+  it("SSO-OIDC CreateToken refreshes with the dataset's grant, rotates the refresh token, and refuses in its own error shape", async () => {
+    const grant = aws.sso as Required<NonNullable<AwsDataset["sso"]>>;
+    const service = sim.service("aws") as AwsSimService;
+    service.ssoLogin(new Date(Date.now() - 1000));
+    const createToken = async (body: Record<string, unknown>) => {
+      const res = await fetch(`${env.AWS_ENDPOINT_URL}/token`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return {
+        status: res.status,
+        type: res.headers.get("x-amzn-errortype"),
+        body: (await res.json()) as Record<string, unknown>,
+      };
+    };
+    const request = {
+      clientId: grant.clientId,
+      clientSecret: grant.clientSecret,
+      grantType: "refresh_token",
+      refreshToken: grant.refreshToken,
+    };
+    const sso = new SSOClient({ region: "eu-west-1", endpoint: env.AWS_ENDPOINT_URL, maxAttempts: 1 });
+    try {
+      // The signed-in token has expired; a refresh gives a working one and a new refresh token.
+      expect(
+        (await failure(sso.send(new SsoListAccountsCommand({ accessToken: grant.accessToken })))).status,
+      ).toBe(401);
+      const ok = await createToken(request);
+      expect(ok.status).toBe(200);
+      expect(ok.body).toMatchObject({ tokenType: "Bearer", expiresIn: 3600 });
+      expect(ok.body.refreshToken).not.toBe(grant.refreshToken);
+      const listed = await sso.send(
+        new SsoListAccountsCommand({ accessToken: ok.body.accessToken as string }),
+      );
+      expect(listed.accountList?.length).toBe(grant.accounts.length);
+      // The old refresh token was replaced; a wrong secret is the client's fault.
+      expect(await createToken(request)).toMatchObject({
+        status: 400,
+        type: "InvalidGrantException",
+        body: { error: "invalid_grant" },
+      });
+      expect(
+        await createToken({ ...request, refreshToken: ok.body.refreshToken, clientSecret: "x" }),
+      ).toMatchObject({
+        status: 401,
+        type: "InvalidClientException",
+      });
+      expect(await createToken({ ...request, grantType: "authorization_code" })).toMatchObject({
+        status: 400,
+        type: "UnsupportedGrantTypeException",
+      });
+      // Switches: refused whatever is sent; no rotation.
+      service.ssoRefresh = { refuse: "invalid_client", lifetimeSeconds: 3600, rotate: true };
+      expect((await createToken({ ...request, refreshToken: ok.body.refreshToken })).type).toBe(
+        "InvalidClientException",
+      );
+      service.ssoRefresh = { refuse: null, lifetimeSeconds: 60, rotate: false };
+      const kept = await createToken({ ...request, refreshToken: ok.body.refreshToken });
+      expect(kept.body).toMatchObject({ expiresIn: 60 });
+      expect(kept.body.refreshToken).toBeUndefined();
+      expect((await createToken({ ...request, refreshToken: ok.body.refreshToken })).status).toBe(200);
+    } finally {
+      service.ssoRefresh = { refuse: null, lifetimeSeconds: 3600, rotate: true };
+      service.ssoLogin(null);
+    }
+    // The grant's three fields go together.
+    const { clientSecret: _omit, ...partial } = grant;
+    expect(findDatasetProblems({ aws: { ...aws, sso: partial } })).toEqual([
+      expect.objectContaining({ path: "$.aws.sso", message: expect.stringContaining("all three or none") }),
+    ]);
+  });
+
   it("injected faults come back in each protocol's own shapes", async () => {
     const local = await startSimulator({ dataset, services: ["aws"], faults: { throttleRate: 1 } });
     try {
