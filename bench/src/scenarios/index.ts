@@ -5,6 +5,7 @@ import { scenarios as ec2Org } from "./ec2-org.js";
 import { scenarios as graphPhotos } from "./graph-photos.js";
 import { scenarios as leak } from "./leak.js";
 import { scenarios as zoomRecover } from "./zoom-recover.js";
+import { scenarios as zoomRecoverPro } from "./zoom-recover-pro.js";
 
 /** Every scenario, in SPEC section 8's order. Each file exports the scenarios it implements. */
 export const SCENARIOS: Scenario[] = [
@@ -13,5 +14,6 @@ export const SCENARIOS: Scenario[] = [
   ...argSmall,
   ...graphPhotos,
   ...zoomRecover,
+  ...zoomRecoverPro,
   ...leak,
 ];
