@@ -146,7 +146,8 @@ async function baseline(sim: RemoteSim, scope: VmIpScope, maxPages: number | und
   const started = performance.now();
   for (const query of queries) {
     let skipToken: string | undefined;
-    do {
+    // A 429 repeats the same page (the first one included).
+    for (let more = true; more; ) {
       signal.throwIfAborted();
       let resetsAfter = "";
       try {
@@ -165,13 +166,14 @@ async function baseline(sim: RemoteSim, scope: VmIpScope, maxPages: number | und
         pages++;
         rows += (res.data as unknown[]).length;
         skipToken = res.skipToken;
+        more = skipToken !== undefined && (maxPages === undefined || pages < maxPages);
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode !== 429) throw error;
         throttled++;
         const [h, m, s] = resetsAfter.split(":").map(Number);
         await new Promise((r) => setTimeout(r, ((h ?? 0) * 3600 + (m ?? 0) * 60 + (s ?? 1)) * 1000));
       }
-    } while (skipToken && (maxPages === undefined || pages < maxPages));
+    }
   }
   return { ms: performance.now() - started, pages, rows, throttled };
 }
