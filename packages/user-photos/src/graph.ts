@@ -143,24 +143,31 @@ function fetchFor(options: GraphConnectionOptions): { fetchImpl: FetchLike; agen
   return { fetchImpl, agent };
 }
 
-/** Caches the credential's token until shortly before it expires; failures are AuthError. */
+/**
+ * The credential's token, cached until shortly before it expires; failures are AuthError. `take`
+ * runs before each request, outside the SDK, so a credential failure stays an AuthError; the
+ * middleware then adds `current`, the token `take` just returned.
+ */
 function tokenSource(credential: TokenCredential, scopes: string[], signal: AbortSignal | undefined) {
   let cached: AccessToken | null = null;
-  return async (): Promise<string> => {
-    if (cached && cached.expiresOnTimestamp - TOKEN_MARGIN_MS > Date.now()) return cached.token;
-    let token: AccessToken | null;
-    try {
-      token = await credential.getToken(scopes, signal ? { abortSignal: signal } : {});
-    } catch (cause) {
-      if (isCloudAdminError(cause)) throw cause;
-      throw new AuthError(`could not get a Microsoft Graph token: ${(cause as Error).message}`, {
-        cause,
-        phase: "auth",
-      });
-    }
-    if (!token) throw new AuthError("the credential returned no Microsoft Graph token", { phase: "auth" });
-    cached = token;
-    return token.token;
+  return {
+    current: async (): Promise<string> => cached?.token ?? "",
+    take: async (): Promise<string> => {
+      if (cached && cached.expiresOnTimestamp - TOKEN_MARGIN_MS > Date.now()) return cached.token;
+      let token: AccessToken | null;
+      try {
+        token = await credential.getToken(scopes, signal ? { abortSignal: signal } : {});
+      } catch (cause) {
+        if (isCloudAdminError(cause)) throw cause;
+        throw new AuthError(`could not get a Microsoft Graph token: ${(cause as Error).message}`, {
+          cause,
+          phase: "auth",
+        });
+      }
+      if (!token) throw new AuthError("the credential returned no Microsoft Graph token", { phase: "auth" });
+      cached = token;
+      return token.token;
+    },
   };
 }
 
@@ -175,10 +182,10 @@ export function connectGraph(options: GraphConnectionOptions): GraphConnection {
     `${GRAPH_HOSTS.has(base.hostname) ? base.origin : "https://graph.microsoft.com"}/.default`,
   ];
   const { fetchImpl, agent } = fetchFor(options);
-  const getToken = tokenSource(options.credential, scopes, options.signal);
+  const token = tokenSource(options.credential, scopes, options.signal);
   const auth: Middleware = loopback
-    ? new LoopbackBearerMiddleware(base.origin, getToken)
-    : new AuthenticationHandler({ getAccessToken: getToken });
+    ? new LoopbackBearerMiddleware(base.origin, token.current)
+    : new AuthenticationHandler({ getAccessToken: token.current });
   const redirect = new RedirectHandler();
   const telemetry = new TelemetryHandler();
   auth.setNext?.(redirect);
@@ -199,7 +206,7 @@ export function connectGraph(options: GraphConnectionOptions): GraphConnection {
   /** One attempt, under `attempt` (aborted by the run or the deadline). */
   const once = async (path: string, request: GraphRequest, attempt: AbortSignal): Promise<GraphAnswer> => {
     // The token is taken outside the SDK, so a credential failure stays an AuthError.
-    await getToken();
+    await token.take();
     let req = client
       .api(path)
       .version(request.version ?? "v1.0")

@@ -3,7 +3,7 @@ import type { ContainerClient } from "@azure/storage-blob";
 import { checkEndpoint } from "@cloudadmin/auth";
 import {
   AbortedError,
-  type CloudAdminError,
+  CloudAdminError,
   RemoteError,
   UsageError,
   isCloudAdminError,
@@ -121,8 +121,20 @@ function baseItem(user: DirectoryUser): UserPhotoItem {
   };
 }
 
+/** The error of one user's failure, always naming the user (scope) and step (phase). */
 function toError(error: unknown, scope: string): CloudAdminError {
-  if (isCloudAdminError(error)) return error;
+  if (isCloudAdminError(error)) {
+    if (error.scope !== undefined && error.phase !== undefined) return error;
+    // A failure before any request for this user (a token that could not be had): name the user.
+    return new CloudAdminError(error.code, error.message, {
+      cause: error,
+      scope: error.scope ?? scope,
+      phase: error.phase ?? "photo",
+      status: error.status,
+      remoteCode: error.remoteCode,
+      retryable: error.retryable,
+    });
+  }
   const e = error as { statusCode?: number; message?: string };
   return new RemoteError(`photo of ${scope} failed: ${e?.message ?? String(error)}`, {
     cause: error,

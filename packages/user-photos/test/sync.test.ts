@@ -586,6 +586,37 @@ describe("syncUserPhotos", () => {
     expect(await tree(outDir)).toEqual([]);
   });
 
+  it("reports every failure through onError as a CloudAdminError naming the user and the step", async () => {
+    const { sim, outDir } = await setup([
+      { i: 1, employeeId: "A1", photo: photo(1) },
+      { i: 2, employeeId: "A2", photo: photo(2) },
+    ]);
+    // The listing gets a token that is about to expire; getting the next one fails.
+    let calls = 0;
+    const credential = {
+      async getToken() {
+        if (++calls > 1) throw new Error("AADSTS700024: client assertion is not within its valid time range");
+        return { token: "sim-graph-token", expiresOnTimestamp: Date.now() + 60_000 };
+      },
+    };
+    const errors: Array<{ code: string; scope: string | undefined; phase: string | undefined }> = [];
+    const items = await run({
+      credential,
+      endpoint: sim.httpsUrl,
+      ca: sim.ca,
+      outDir,
+      onError: (e) => errors.push({ code: e.code, scope: e.scope, phase: e.phase }),
+    });
+    expect([...items.values()].map((i) => [i.status, i.reason])).toEqual([
+      ["failed", "ERR_AUTH"],
+      ["failed", "ERR_AUTH"],
+    ]);
+    expect(errors.sort((a, b) => String(a.scope).localeCompare(String(b.scope)))).toEqual([
+      { code: "ERR_AUTH", scope: "u1@contoso.example", phase: "auth" },
+      { code: "ERR_AUTH", scope: "u2@contoso.example", phase: "auth" },
+    ]);
+  });
+
   it("gives up on a request that outlives timeoutMs, after its retries, as ERR_TIMEOUT", async () => {
     const { sim, outDir } = await setup([{ i: 1, employeeId: "Z1", photo: photo(1) }]);
     sim.setFaults({ slowRate: 1, slowMs: 1500, services: ["graph"], operations: ["GetPhotoValue"] });
