@@ -70,7 +70,9 @@ export async function probeZoomRateLimits(options: ProbeZoomRateLimitsOptions): 
 
   const limitText = `X-RateLimit-Limit: ${limit}${remaining === null ? "" : `, X-RateLimit-Remaining: ${remaining}`}${type === null ? "" : `, X-RateLimit-Type: ${type}`}`;
   if (limit === null) {
-    results.push(row(LIMIT, "unknown", "no X-RateLimit-Limit header on this response"));
+    results.push(
+      row(LIMIT, "holds", "no X-RateLimit-Limit header on this response: nothing to take for a rate"),
+    );
   } else {
     const value = Number(limit);
     const perSecondType = type !== null && /qps|second/i.test(type);
@@ -87,7 +89,7 @@ export async function probeZoomRateLimits(options: ProbeZoomRateLimitsOptions): 
     );
   }
 
-  if (type === null) results.push(row(TYPE, "unknown", "no X-RateLimit-Type header on this response"));
+  if (type === null) results.push(row(TYPE, "holds", "no X-RateLimit-Type header on this response"));
   else if (/^(qps|per-second-limit|daily-limit)$/i.test(type))
     results.push(row(TYPE, "holds", `X-RateLimit-Type: ${type}`));
   else results.push(row(TYPE, "differs", `X-RateLimit-Type: ${type.slice(0, 40)}`));

@@ -12,6 +12,7 @@ import {
   createZoomClient,
   createZoomTokenProvider,
   planLicenseRecovery,
+  probeZoomRateLimits,
   readJournal,
   restoreLicenses,
 } from "../src/index.js";
@@ -478,5 +479,64 @@ describe("applyLicenseRecovery and restoreLicenses against the simulator", () =>
     expect(await collect(restoreLicenses({ client, journal }))).toEqual([]);
     expect(sim.stats().byOperation["zoom:UpdateUser"]).toBe(before);
     expect(before).toBe(expected.length * 2);
+  });
+});
+
+describe("probeZoomRateLimits against the simulator", () => {
+  it.each([
+    ["QPS", ["holds", "holds", "holds"], "X-RateLimit-Category: Medium"],
+    ["Per-second-limit", ["holds", "holds", "holds"], "X-RateLimit-Category: Medium"],
+    [
+      "daily-quota-in-limit",
+      ["holds", "holds", "holds"],
+      "X-RateLimit-Limit: 2000, X-RateLimit-Remaining: 1999: a daily quota, not a per-second rate",
+    ],
+    [
+      "missing",
+      ["differs", "holds", "holds"],
+      "no X-RateLimit-Category header: the job uses the documented labels",
+    ],
+  ] as const)(
+    "reports what one harmless response shows in the %s header form",
+    async (form, statuses, detail) => {
+      const { sim, client, control } = await setup();
+      control.setRateLimitHeaders({ perSecond: form });
+      const results = await probeZoomRateLimits({ client });
+      expect(results.map((r) => r.status)).toEqual(statuses);
+      expect(results.every((r) => r.provider === "zoom")).toBe(true);
+      expect(results.map((r) => r.detail)).toContain(detail);
+      expect(sim.stats().byOperation["zoom:ListUsers"]).toBe(1);
+    },
+  );
+
+  it("a per-second limit in X-RateLimit-Limit differs; a failed request is unknown, and no secret is shown", async () => {
+    const zoom = smallZoom();
+    zoom.plan = "free";
+    zoom.rateLimits = { medium: { perSecond: 2, perDay: 2 } };
+    const { client } = await setup({ zoom });
+    const results = await probeZoomRateLimits({ client, plan: "business" });
+    expect(results[1]).toMatchObject({ status: "differs" });
+    expect(results[1]?.detail).toMatch(
+      /^X-RateLimit-Limit: 2, X-RateLimit-Remaining: 1: looks like a per-second limit/,
+    );
+
+    const { env } = await setup();
+    const wrong = createZoomClient({
+      apiUrl: env.ZOOM_API_URL as string,
+      tokenProvider: createZoomTokenProvider({
+        credentials: {
+          accountId: env.ZOOM_ACCOUNT_ID as string,
+          clientId: env.ZOOM_CLIENT_ID as string,
+          clientSecret: "not-the-s3cret",
+        },
+        oauthUrl: env.ZOOM_OAUTH_URL as string,
+      }),
+    });
+    const failed = await probeZoomRateLimits({ client: wrong });
+    expect(failed.map((r) => r.status)).toEqual(["unknown", "unknown", "unknown"]);
+    expect(failed[0]?.detail).toMatch(
+      /^GET \/users failed: Zoom refused the Server-to-Server OAuth request \(401 invalid_client/,
+    );
+    expect(JSON.stringify(failed)).not.toContain("not-the-s3cret");
   });
 });
