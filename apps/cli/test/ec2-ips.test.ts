@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import dns from "node:dns";
+import { createRequire } from "node:module";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import { type AddressInfo, isIP } from "node:net";
@@ -11,6 +11,9 @@ import { type AwsDataset, type Simulator, generateDataset, startSimulator } from
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { shardOf } from "@cloudadmin/paging";
 import { runCli } from "./helpers.js";
+
+/** The mutable CommonJS `dns` module (what `net` resolves through), for the test-only resolver. */
+const dns = createRequire(import.meta.url)("node:dns") as typeof import("node:dns");
 
 const exec = promisify(execFile);
 const bin = new URL("../bin/cloudadmin.js", import.meta.url).pathname;
@@ -37,7 +40,7 @@ interface Doc {
     publicIps: string[];
   }>;
   errors: Array<{ scope: string; phase: string; code: string; message: string }>;
-  summary: Record<string, number | string>;
+  summary: Record<string, number | string | string[]>;
 }
 
 /** Instance ids a full org-mode run must list: ACTIVE accounts whose role can be assumed, minus denied regions. */
@@ -200,6 +203,7 @@ describe("cloudadmin ec2-ips", () => {
       expect(doc.shard).toEqual({ index, count: n });
       for (const id of doc.scopes) expect(shardOf(id, n)).toBe(index);
       for (const item of doc.items) expect(doc.scopes).toContain(item.accountId);
+      expect(doc.summary.scopesListed).toEqual((generated.accounts ?? []).map((a) => a.Id).sort());
       ids.push(...doc.items.map((i) => i.instanceId));
       scopes.push(...doc.scopes);
     }

@@ -34,6 +34,7 @@ export async function* listAccounts(run: RunContext, sso: SsoSession | undefined
       if (wanted && !wanted.has(a.accountId)) continue;
       if (!mine(a.accountId)) {
         counts.accountsOtherShards++;
+        run.emit({ type: "account-in-other-shard", accountId: a.accountId, counts: run.snapshot() });
         continue;
       }
       const skipped = a.state !== undefined && a.state !== "ACTIVE";

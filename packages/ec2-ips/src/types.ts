@@ -89,6 +89,7 @@ export type Ec2IpsPhase =
 
 export type Ec2IpsProgressEvent =
   | { type: "account-listed"; accountId: string; skipped: boolean; counts: Ec2IpsCounts }
+  | { type: "account-in-other-shard"; accountId: string; counts: Ec2IpsCounts }
   | { type: "listing-complete"; counts: Ec2IpsCounts }
   | { type: "regions-listed"; accountId: string; regions: string[]; counts: Ec2IpsCounts }
   | { type: "region-done"; accountId: string; region: string; instances: number; counts: Ec2IpsCounts }
@@ -152,7 +153,8 @@ export interface ListEc2IpsOptions extends JobOptions {
   /**
    * Read only this shard's share of the accounts: every account is listed (cheap), and only those
    * with `shardOf(accountId, shard.count) === shard.index` are read (the `account-listed`
-   * progress events name them; the others are only counted, in `accountsOtherShards`).
+   * progress events name them; `account-in-other-shard` events name the others, which are counted
+   * in `accountsOtherShards`).
    */
   shard?: Shard;
   /** Endpoints (default: the SDK's own resolution). Every endpoint a client resolves must be https, or http on loopback. */

@@ -1,4 +1,4 @@
-import dns from "node:dns";
+import { createRequire } from "node:module";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { type Server, createServer, get } from "node:http";
 import { type AddressInfo, isIP } from "node:net";
@@ -9,6 +9,9 @@ import type { CloudAdminError } from "@cloudadmin/errors";
 import { collect } from "@cloudadmin/paging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listEc2Ips, resolveAwsSettings } from "../src/index.js";
+
+/** The mutable CommonJS `dns` module (what `net` resolves through), for the test-only resolver. */
+const dns = createRequire(import.meta.url)("node:dns") as typeof import("node:dns");
 
 /**
  * A test-only resolver: `*.example.test` names resolve to 127.0.0.1 (where a listener counts what

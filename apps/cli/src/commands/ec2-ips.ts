@@ -158,6 +158,7 @@ Examples:
     const progress = await ctx.progress("ec2-ips");
     const errors: CloudAdminError[] = [];
     const scopes: string[] = [];
+    const otherShards: string[] = [];
     let counts: Ec2IpsCounts | undefined;
     const show = (c: Ec2IpsCounts) => {
       counts = c;
@@ -193,6 +194,7 @@ Examples:
       onProgress: (e) => {
         if (e.type === "warning") ctx.log.warn(e.message);
         if (e.type === "account-listed") scopes.push(e.accountId);
+        if (e.type === "account-in-other-shard") otherShards.push(e.accountId);
         show(e.counts);
       },
     });
@@ -205,7 +207,13 @@ Examples:
         accountsListed: counts?.accountsListed ?? 0,
         accounts: counts?.accountsTotal ?? 0,
         accountsSkippedNotActive: counts?.accountsSkipped ?? 0,
-        ...(shard ? { accountsOtherShards: counts?.accountsOtherShards ?? 0 } : {}),
+        // A shard's whole listing, so that a merge can tell a scope no shard covered.
+        ...(shard
+          ? {
+              accountsOtherShards: counts?.accountsOtherShards ?? 0,
+              scopesListed: [...scopes, ...otherShards].sort(),
+            }
+          : {}),
         accountsFailed: counts?.accountsFailed ?? 0,
         regions: counts?.regionsTotal ?? 0,
         regionsFailed: counts?.regionsFailed ?? 0,
