@@ -540,3 +540,35 @@ describe("probeZoomRateLimits against the simulator", () => {
     expect(JSON.stringify(failed)).not.toContain("not-the-s3cret");
   });
 });
+
+describe("endpoint policy", () => {
+  it("refuses plain http to a name that is not loopback, even one resolving to a loopback listener: the listener receives nothing", async () => {
+    const { sim, env } = await setup();
+    const port = new URL(env.ZOOM_API_URL as string).port;
+    // A test-only resolver: zoom.example.test is the simulator on 127.0.0.1.
+    const resolving = ((input: string | URL | Request, init?: RequestInit) =>
+      fetch(String(input).replace("zoom.example.test", "127.0.0.1"), init)) as typeof fetch;
+    const credentials = {
+      accountId: env.ZOOM_ACCOUNT_ID as string,
+      clientId: env.ZOOM_CLIENT_ID as string,
+      clientSecret: env.ZOOM_CLIENT_SECRET as string,
+    };
+    expect(() =>
+      createZoomTokenProvider({
+        credentials,
+        oauthUrl: `http://zoom.example.test:${port}/oauth/token`,
+        fetch: resolving,
+      }),
+    ).toThrow(expect.objectContaining({ code: "ERR_CONFIG" }));
+    const tokenProvider = createZoomTokenProvider({ credentials, oauthUrl: env.ZOOM_OAUTH_URL as string });
+    expect(() =>
+      createZoomClient({ tokenProvider, apiUrl: `http://zoom.example.test:${port}/v2`, fetch: resolving }),
+    ).toThrow(expect.objectContaining({ code: "ERR_CONFIG" }));
+    expect(sim.stats().total).toBe(0);
+    // The same resolver with the loopback address itself works: the refusal was the policy's.
+    const ok = createZoomClient({ tokenProvider, apiUrl: `http://127.0.0.1:${port}/v2`, fetch: resolving });
+    expect(
+      (await ok.getUser(smallZoom().users.find((u) => u.status === "active")?.id as string)).id,
+    ).toBeTruthy();
+  });
+});
