@@ -4,6 +4,7 @@ import { scenarios as argTenant } from "./arg-tenant.js";
 import { scenarios as ec2Org } from "./ec2-org.js";
 import { scenarios as graphPhotos } from "./graph-photos.js";
 import { scenarios as leak } from "./leak.js";
+import { scenarios as reportOpen } from "./report-open.js";
 import { scenarios as zoomRecover } from "./zoom-recover.js";
 import { scenarios as zoomRecoverPro } from "./zoom-recover-pro.js";
 
@@ -15,5 +16,6 @@ export const SCENARIOS: Scenario[] = [
   ...graphPhotos,
   ...zoomRecover,
   ...zoomRecoverPro,
+  ...reportOpen,
   ...leak,
 ];
