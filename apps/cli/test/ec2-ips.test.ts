@@ -335,6 +335,20 @@ describe("cloudadmin ec2-ips: endpoints, credentials and secrets from hostile co
     }
   });
 
+  it("exits 3 for a well-formed region that does not exist (its endpoints' names do not resolve)", async () => {
+    const {
+      AWS_ENDPOINT_URL: _g,
+      AWS_ENDPOINT_URL_EC2: _e,
+      AWS_ENDPOINT_URL_STS: _s,
+      AWS_ENDPOINT_URL_ORGANIZATIONS: _o,
+      AWS_ENDPOINT_URL_SSO: _p,
+      ...env
+    } = awsEnv({ AWS_REGION: "xx-nowhere-1" });
+    const r = await runCli(["ec2-ips", "--no-progress", "--max-retries", "0"], { env });
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain("ENOTFOUND");
+  });
+
   it("refuses a CR or LF in AWS_SESSION_TOKEN up front: exit 3, one line, no request", async () => {
     sim.resetStats();
     for (const bad of ["abc\r\nX-Injected: 1", "abc\ndef"]) {

@@ -2,6 +2,7 @@ import {
   AbortedError,
   AuthError,
   CloudAdminError,
+  ConfigError,
   RemoteError,
   ThrottledError,
   isAbortError,
@@ -78,6 +79,11 @@ export function toAwsError(error: unknown, what: string, hint?: string): CloudAd
   const message = `${what}: ${detail}${hint ? ` (${hint})` : ""}`;
   const base = { cause: error, remoteCode: code, ...(status === undefined ? {} : { status }) };
   if (NO_CREDENTIALS.has(code)) return new AuthError(message, base);
+  // A host name that does not exist (not a transient DNS failure, EAI_AGAIN) is a region or endpoint
+  // that is wrong: configuration, not a remote failure, and retrying cannot fix it.
+  if (code === "ENOTFOUND") {
+    return new ConfigError(`${message}; check the region and the endpoint settings`, base);
+  }
   if (isThrottlingError(error)) return new ThrottledError(`${message}; retries ran out`, base);
   if (DENIED.has(code)) return new AuthError(message, { ...base, code: "ERR_ACCESS_DENIED" });
   if (EXPIRED.has(code)) return new AuthError(message, { ...base, code: "ERR_AUTH_EXPIRED" });
