@@ -10,16 +10,14 @@
  * }
  * ```
  */
-export { listVmIps, MAX_BATCH, MAX_PAGE } from "./list-vm-ips.js";
+export { listVmIps, MAX_PAGE } from "./list-vm-ips.js";
 export { checkVmIpScope } from "./plan.js";
 export { checkResourceGraphAccess } from "./check.js";
 export { probeResourceGraph, PROBE_ASSUMPTIONS } from "./probe.js";
 export type { ProbeResourceGraphOptions, ProbeResult } from "./probe.js";
 export type { CheckResourceGraphAccessOptions, ResourceGraphAccess } from "./check.js";
-export { buildVmIpQuery, ARM_VM_TYPE, CLASSIC_VM_TYPE, VMSS_VM_TYPE } from "./query.js";
+export { buildVmIpQuery } from "./query.js";
 export type { QueryShape, QueryTable, VmIpQueryOptions } from "./query.js";
-export { QuotaPacer, parseResetsAfter } from "./pacer.js";
-export type { QuotaReading, Ticket } from "./pacer.js";
 export type {
   ListVmIpsOptions,
   NetworkInterfaceIps,

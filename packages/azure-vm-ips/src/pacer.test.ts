@@ -91,6 +91,28 @@ describe("QuotaPacer", () => {
     await q;
     expect(again).toBe(true);
   });
+
+  it("waits ARG's documented 1-5 s after a 429 that says nothing (no headers, no Retry-After)", async () => {
+    for (const [random, wait] of [
+      [0, 1000],
+      [0.5, 2500],
+      [0.999, 4995],
+    ] as const) {
+      const timer = fakeTimer();
+      const pacer = new QuotaPacer(timer, 0);
+      const t1 = await pacer.acquire();
+      pacer.throttled(t1, undefined, undefined, () => random);
+      let got = false;
+      const p = pacer.acquire().then(() => {
+        got = true;
+      });
+      await timer.advance(wait - 1);
+      expect(got).toBe(false);
+      await timer.advance(1);
+      await p;
+      expect(got).toBe(true);
+    }
+  });
 });
 
 describe("QuotaPacer and requests still in flight", () => {

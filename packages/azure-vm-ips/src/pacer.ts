@@ -1,4 +1,4 @@
-import { type Timer, realTimer } from "@cloudadmin/paging";
+import { type Timer, backoffDelay, realTimer } from "@cloudadmin/paging";
 
 /** What ARG said about the caller's quota on one answer. */
 export interface QuotaReading {
@@ -165,7 +165,11 @@ export class QuotaPacer {
     // only what Retry-After says, or the documented 1-5 s back-off.
     const quotaWait = reading && reading.remaining <= 0 ? reading.resetsAfterMs : undefined;
     const waits = [quotaWait, retryAfterMs].filter((x): x is number => x !== undefined);
-    const wait = waits.length > 0 ? Math.max(...waits) : 1000 * (1 + Math.floor(random() * 5));
+    // ARG's guidance for a 429 that says nothing: wait 1-5 s (paging's jitter, at least 1 s).
+    const wait =
+      waits.length > 0
+        ? Math.max(...waits)
+        : backoffDelay(0, { baseDelayMs: 5000, maxDelayMs: 5000, random, askedMs: 1000 });
     this.epoch++;
     this.available = 0;
     this.windowEnd = now + wait + this.marginMs;
