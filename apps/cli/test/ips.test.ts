@@ -58,16 +58,16 @@ let sharedPrivate: string;
 let sharedPublic: string;
 
 function instancesOf(d: Dataset): AwsInstance[] {
-  return d.aws.instances[acct]?.[region] ?? [];
+  return d.aws.instances?.[acct]?.[region] ?? [];
 }
 
 /** Readable accounts and regions that hold at least 6 instances. */
 function pickAccountRegion(aws: AwsDataset): [string, string] {
   const denied = new Set(aws.assumeRoleDenied ?? []);
-  for (const account of aws.accounts) {
+  for (const account of aws.accounts ?? []) {
     if (account.State !== "ACTIVE" || denied.has(account.Id)) continue;
     const regions = aws.enabledRegions?.[account.Id] ?? [];
-    for (const [r, list] of Object.entries(aws.instances[account.Id] ?? {})) {
+    for (const [r, list] of Object.entries(aws.instances?.[account.Id] ?? {})) {
       if (regions.includes(r) && list.length >= 6) return [account.Id, r];
     }
   }
@@ -180,7 +180,7 @@ beforeAll(async () => {
     for (const ip of vm.publicIps)
       truth.push({ ip, cloud: "azure", resourceId: vm.vmId, visibility: "public" });
   }
-  for (const regions of Object.values(base.aws.instances)) {
+  for (const regions of Object.values(base.aws.instances ?? {})) {
     for (const list of Object.values(regions)) {
       for (const instance of list) {
         if (!listed.has(instance.InstanceId)) continue;
@@ -375,7 +375,7 @@ describe("ips diff", () => {
     const keep = list.filter(
       (i) => i.InstanceId !== removed.InstanceId && i.InstanceId !== movedFrom.InstanceId,
     );
-    (next.aws.instances[acct] as Record<string, AwsInstance[]>)[region] = [...keep, moved, fresh];
+    (next.aws.instances?.[acct] as Record<string, AwsInstance[]>)[region] = [...keep, moved, fresh];
     await job("ec2-ips", await writeDataset("b.json", next), "ec2-b.json");
   }
 

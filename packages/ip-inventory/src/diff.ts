@@ -1,5 +1,6 @@
 import { AbortedError } from "@cloudadmin/errors";
 import { type IpRecordInput, compareIpRecords } from "./find.js";
+import { batchesOf } from "./read.js";
 import type { IpRecord } from "./record.js";
 
 /** One difference between two inventories (SPEC section 4: `ips diff` items). */
@@ -59,61 +60,60 @@ export async function* diffInventories(
   };
   const read = (input: IpRecordInput) => (typeof input === "function" ? input() : input);
   // place -> holder -> record (a holder listed twice, e.g. in two overlapping sources, counts once).
-  const old = new Map<string, Map<string, IpRecord>>();
-  for await (const r of read(before)) {
+  const old = new Map<string, Map<string, { record: IpRecord; matched: boolean }>>();
+  for await (const batch of batchesOf(read(before))) {
     check();
-    const place = placeKey(r);
-    let holders = old.get(place);
-    if (!holders) {
-      holders = new Map();
-      old.set(place, holders);
+    for (const record of batch) {
+      const place = placeKey(record);
+      let holders = old.get(place);
+      if (!holders) {
+        holders = new Map();
+        old.set(place, holders);
+      }
+      const who = holder(record);
+      if (!holders.has(who)) holders.set(who, { record, matched: false });
     }
-    if (!holders.has(holder(r))) holders.set(holder(r), r);
   }
   const changes: IpChange[] = [];
-  const seen = new Set<string>();
-  // New holders of places the old side knew, kept until the new side is read (moved or added?).
-  const pending = new Map<string, IpRecord[]>();
-  for await (const r of read(after)) {
+  // New holders, kept until the new side is read (moved from an old holder, or added?): changes only.
+  const pending = new Map<string, Map<string, IpRecord>>();
+  for await (const batch of batchesOf(read(after))) {
     check();
-    const place = placeKey(r);
-    const who = holder(r);
-    const id = `${place}#${who}`;
-    if (seen.has(id)) continue;
-    seen.add(id);
-    const holders = old.get(place);
-    const was = holders?.get(who);
-    if (holders && was) {
-      holders.delete(who);
-      if (holders.size === 0) old.delete(place);
-      if (differs(was, r)) changes.push({ change: "changed", ip: r.ip, before: was, after: r });
-    } else if (holders) {
-      const list = pending.get(place);
-      if (list) list.push(r);
-      else pending.set(place, [r]);
-    } else {
-      const list = pending.get(place);
-      if (list) list.push(r);
-      else changes.push({ change: "added", ip: r.ip, before: null, after: r });
+    for (const r of batch) {
+      const place = placeKey(r);
+      const who = holder(r);
+      const was = old.get(place)?.get(who);
+      if (was) {
+        if (was.matched) continue;
+        was.matched = true;
+        if (differs(was.record, r))
+          changes.push({ change: "changed", ip: r.ip, before: was.record, after: r });
+        continue;
+      }
+      let news = pending.get(place);
+      if (!news) {
+        news = new Map();
+        pending.set(place, news);
+      }
+      if (!news.has(who)) news.set(who, r);
     }
   }
   for (const [place, news] of pending) {
-    const gone = [...(old.get(place)?.values() ?? [])];
-    old.delete(place);
-    news.forEach((r, i) => {
-      const was = gone[i];
+    const gone = [...(old.get(place)?.values() ?? [])].filter((e) => !e.matched);
+    let i = 0;
+    for (const r of news.values()) {
+      const was = gone[i++];
+      if (was) was.matched = true;
       changes.push(
         was
-          ? { change: "moved", ip: r.ip, before: was, after: r }
+          ? { change: "moved", ip: r.ip, before: was.record, after: r }
           : { change: "added", ip: r.ip, before: null, after: r },
       );
-    });
-    for (const was of gone.slice(news.length))
-      changes.push({ change: "removed", ip: was.ip, before: was, after: null });
+    }
   }
   for (const holders of old.values())
-    for (const was of holders.values())
-      changes.push({ change: "removed", ip: was.ip, before: was, after: null });
+    for (const e of holders.values())
+      if (!e.matched) changes.push({ change: "removed", ip: e.record.ip, before: e.record, after: null });
   changes.sort((a, b) => {
     const ra = (a.after ?? a.before) as IpRecord;
     const rb = (b.after ?? b.before) as IpRecord;

@@ -1,5 +1,6 @@
 import { AbortedError } from "@cloudadmin/errors";
 import { type IpQuery, matchesQuery, parseQuery } from "./query.js";
+import { batchesOf } from "./read.js";
 import type { IpRecord } from "./record.js";
 
 /** What `ips find` says about an IP besides who holds it. */
@@ -18,6 +19,20 @@ export type IpRecordInput =
 
 export interface FindIpsOptions {
   signal?: AbortSignal;
+}
+
+/**
+ * One test for all the queries: addresses by a set lookup, IPv4 CIDRs on the address read as a number
+ * once, the rest query by query.
+ */
+function compileQueries(queries: readonly IpQuery[]): (record: IpRecord) => boolean {
+  const addresses = new Set(queries.filter((q) => q.kind === "address").map((q) => q.ip));
+  const others = queries.filter((q) => q.kind !== "address");
+  return (record) => {
+    if (addresses.has(record.ip)) return true;
+    for (const query of others) if (matchesQuery(record, query)) return true;
+    return false;
+  };
 }
 
 /** The key under which two holders of one IP clash: public IPs are global, private ones per account and region. */
@@ -74,16 +89,15 @@ export async function* findIps(
 ): AsyncGenerator<IpFindRecord> {
   const parsed = queries.map((q) => (typeof q === "string" ? parseQuery(q) : q));
   const open = typeof input === "function" ? input : () => input;
+  const match = compileQueries(parsed);
   const matches = new Map<string, IpRecord>();
-  for await (const record of open()) {
+  for await (const batch of batchesOf(open())) {
     if (options.signal?.aborted)
       throw new AbortedError("ips find was aborted", { cause: options.signal.reason });
-    for (const query of parsed) {
-      if (matchesQuery(record, query)) {
-        const key = holderKey(record);
-        if (!matches.has(key)) matches.set(key, record);
-        break;
-      }
+    for (const record of batch) {
+      if (!match(record)) continue;
+      const key = holderKey(record);
+      if (!matches.has(key)) matches.set(key, record);
     }
   }
   const holders = new Map<string, Set<string>>();
@@ -99,7 +113,8 @@ export async function* findIps(
   const byName = parsed.some((q) => q.kind === "name");
   if (byName && typeof input === "function" && matches.size > 0) {
     const ips = new Set([...matches.values()].map((r) => r.ip));
-    for await (const record of input()) if (ips.has(record.ip)) count(record);
+    for await (const batch of batchesOf(input()))
+      for (const record of batch) if (ips.has(record.ip)) count(record);
   } else {
     for (const record of matches.values()) count(record);
   }

@@ -146,14 +146,16 @@ export async function mergeInventories(
         for (;;) {
           const next = await reader.next();
           if (next.done) break;
-          const item: RawItem = next.value;
-          const scope = scopeOfItem(item.value);
-          // An item of a scope no shard says it covered: the set does not describe itself right.
-          if (checkScopes && scope !== null && !covered.has(scope)) {
-            covered.add(scope);
-            errors.push(uncovered(scope, count));
+          const batch: RawItem[] = next.value;
+          for (const item of batch) {
+            const scope = scopeOfItem(item.value);
+            // An item of a scope no shard says it covered: the set does not describe itself right.
+            if (checkScopes && scope !== null && !covered.has(scope)) {
+              covered.add(scope);
+              errors.push(uncovered(scope, count));
+            }
           }
-          yield item.value;
+          yield* batch.map((item) => item.value);
         }
       }
     },

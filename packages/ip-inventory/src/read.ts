@@ -115,13 +115,14 @@ async function sniff(
 }
 
 /**
- * The items of one source, as plain objects, and (as the generator's return value) what else it held.
+ * The items of one source, as plain objects in batches (one per chunk read), and (as the generator's
+ * return value) what else it held.
  * With `items: false` a json document's items are skipped without being parsed.
  */
 export async function* readDocument(
   source: InventorySource,
   options: ReadInventoryOptions & { items?: boolean } = {},
-): AsyncGenerator<RawItem, InventoryDocumentInfo> {
+): AsyncGenerator<RawItem[], InventoryDocumentInfo> {
   const opened = await openSource(source, options);
   let format = options.format ?? formatFromName(opened.name);
   let chunks = opened.chunks;
@@ -145,31 +146,37 @@ export async function* readDocument(
     });
   if (format === "json") {
     let sawItems = false;
-    for await (const event of scanJsonDocument(chunks, opened.name, { items: options.items !== false })) {
-      if (event.type === "items-end") {
-        sawItems = true;
-        continue;
+    for await (const events of scanJsonDocument(chunks, opened.name, { items: options.items !== false })) {
+      const batch: RawItem[] = [];
+      for (const event of events) {
+        if (event.type === "items-end") {
+          sawItems = true;
+          continue;
+        }
+        if (event.type === "items") {
+          const observedAt = info.generatedAt ?? fallbackTime;
+          for (const value of event.values) {
+            if (value === null || typeof value !== "object" || Array.isArray(value))
+              throw notInventory("an item is not an object");
+            batch.push({ value: value as Record<string, unknown>, observedAt });
+          }
+          info.items += event.values.length;
+          continue;
+        }
+        const { key, value } = event;
+        if (key === "command") {
+          if (typeof value !== "string" || !INVENTORY_COMMANDS.has(value))
+            throw notInventory(`its command is ${JSON.stringify(value)}, not azure-vm-ips or ec2-ips`);
+          info.command = value;
+        } else if (key === "generatedAt" && typeof value === "string") info.generatedAt = value;
+        else if (key === "items") sawItems = Array.isArray(value);
+        else if (key === "errors" && Array.isArray(value)) info.errors = value as ErrorRecord[];
+        else if (key === "summary" && value && typeof value === "object")
+          info.summary = value as Record<string, unknown>;
+        else if (key === "shard") info.shard = checkShardField(value, opened.name);
+        else if (key === "scopes" && Array.isArray(value)) info.scopes = value.map(String);
       }
-      if (event.type === "item") {
-        sawItems = true;
-        if (event.value === null || typeof event.value !== "object" || Array.isArray(event.value))
-          throw notInventory("an item is not an object");
-        info.items++;
-        yield { value: event.value as Record<string, unknown>, observedAt: info.generatedAt ?? fallbackTime };
-        continue;
-      }
-      const { key, value } = event;
-      if (key === "command") {
-        if (typeof value !== "string" || !INVENTORY_COMMANDS.has(value))
-          throw notInventory(`its command is ${JSON.stringify(value)}, not azure-vm-ips or ec2-ips`);
-        info.command = value;
-      } else if (key === "generatedAt" && typeof value === "string") info.generatedAt = value;
-      else if (key === "items") sawItems = Array.isArray(value);
-      else if (key === "errors" && Array.isArray(value)) info.errors = value as ErrorRecord[];
-      else if (key === "summary" && value && typeof value === "object")
-        info.summary = value as Record<string, unknown>;
-      else if (key === "shard") info.shard = checkShardField(value, opened.name);
-      else if (key === "scopes" && Array.isArray(value)) info.scopes = value.map(String);
+      if (batch.length > 0) yield batch;
     }
     if (!sawItems) throw notInventory("it has no items array");
     if (info.command === null) throw notInventory("it names no command");
@@ -177,9 +184,9 @@ export async function* readDocument(
   }
   const observedAt = fallbackTime;
   const items = format === "ndjson" ? ndjsonItems(chunks, opened.name) : csvItems(chunks, opened.name);
-  for await (const value of items) {
-    info.items++;
-    yield { value, observedAt };
+  for await (const values of items) {
+    info.items += values.length;
+    yield values.map((value) => ({ value, observedAt }));
   }
   return info;
 }
@@ -208,7 +215,7 @@ function checkShardField(value: unknown, name: string): Shard {
 async function* ndjsonItems(
   chunks: AsyncIterable<Buffer | string>,
   name: string,
-): AsyncGenerator<Record<string, unknown>> {
+): AsyncGenerator<Record<string, unknown>[]> {
   const decoder = new StringDecoder("utf8");
   let rest = "";
   let line = 0;
@@ -232,15 +239,17 @@ async function* ndjsonItems(
   for await (const chunk of chunks) {
     const text = rest + (typeof chunk === "string" ? chunk : decoder.write(chunk));
     let start = 0;
+    const batch: Record<string, unknown>[] = [];
     for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n", start)) {
       const value = parseLine(text.slice(start, nl));
-      if (value) yield value;
+      if (value) batch.push(value);
       start = nl + 1;
     }
     rest = text.slice(start);
+    if (batch.length > 0) yield batch;
   }
   const value = parseLine(rest + decoder.end());
-  if (value) yield value;
+  if (value) yield [value];
 }
 
 const LIST_FIELDS = new Set(["privateIps", "publicIps", "ipv6Ips"]);
@@ -265,7 +274,7 @@ function csvValue(key: string, cell: string): unknown {
 async function* csvItems(
   chunks: AsyncIterable<Buffer | string>,
   name: string,
-): AsyncGenerator<Record<string, unknown>> {
+): AsyncGenerator<Record<string, unknown>[]> {
   const parser = parseCsv({ columns: true, bom: true, skip_empty_lines: true, relax_quotes: false });
   const input = Readable.from(chunks);
   input.on("error", (error) => parser.destroy(error));
@@ -274,7 +283,7 @@ async function* csvItems(
     for await (const row of parser as AsyncIterable<Record<string, string>>) {
       const value: Record<string, unknown> = {};
       for (const [key, cell] of Object.entries(row)) value[key] = csvValue(key, cell);
-      yield value;
+      yield [value];
     }
   } catch (error) {
     if (error instanceof CloudAdminError) throw error;
@@ -322,15 +331,38 @@ export function ipRecordsOf(raw: RawItem, name: string): IpRecord[] {
  * }
  * ```
  */
-export async function* readInventory(
+export function readInventory(
   sources: InventorySource | readonly InventorySource[],
   options: ReadInventoryOptions = {},
-): AsyncGenerator<IpRecord> {
-  const list =
+): IpRecordStream {
+  const list: readonly InventorySource[] =
     typeof sources === "string" || !Array.isArray(sources) ? [sources as InventorySource] : sources;
+  const batches = () => readInventoryBatches(list, options);
+  return {
+    batches,
+    async *[Symbol.asyncIterator]() {
+      for await (const batch of batches()) yield* batch;
+    },
+  };
+}
+
+/**
+ * IP records as an async iterable, plus the same records in batches (one per chunk read): the
+ * batches skip an async step per record, which costs more than reading it ({@link findIps} and
+ * {@link diffInventories} use them).
+ */
+export interface IpRecordStream extends AsyncIterable<IpRecord> {
+  batches(): AsyncIterable<IpRecord[]>;
+}
+
+async function* readInventoryBatches(
+  list: readonly InventorySource[],
+  options: ReadInventoryOptions,
+): AsyncGenerator<IpRecord[]> {
   const infos: InventoryDocumentInfo[] = [];
   for (const source of list) {
     const reader = readDocument(source, options);
+    const name = sourceLabel(source);
     for (;;) {
       const next = await reader.next();
       if (next.done) {
@@ -338,7 +370,9 @@ export async function* readInventory(
         options.onDocument?.(next.value);
         break;
       }
-      for (const record of ipRecordsOf(next.value, sourceLabel(source))) yield record;
+      const records: IpRecord[] = [];
+      for (const raw of next.value) for (const record of ipRecordsOf(raw, name)) records.push(record);
+      if (records.length > 0) yield records;
     }
   }
   const problems = shardSetProblems(infos);
@@ -347,6 +381,30 @@ export async function* readInventory(
     if (options.onError) options.onError(error);
     else throw error;
   }
+}
+
+/** Records in batches, whatever the input: a stream's own batches, an array, or groups of 1,024. */
+export async function* batchesOf(
+  input: AsyncIterable<IpRecord> | Iterable<IpRecord>,
+): AsyncGenerator<IpRecord[]> {
+  const stream = input as Partial<IpRecordStream>;
+  if (typeof stream.batches === "function") {
+    yield* stream.batches();
+    return;
+  }
+  if (Array.isArray(input)) {
+    yield input;
+    return;
+  }
+  let batch: IpRecord[] = [];
+  for await (const record of input) {
+    batch.push(record);
+    if (batch.length >= 1024) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
 }
 
 function sourceLabel(source: InventorySource): string {

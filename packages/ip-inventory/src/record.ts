@@ -61,9 +61,33 @@ export interface AzureVmItem {
 const str = (value: unknown): string | null =>
   typeof value === "string" && value !== "" ? value : value == null ? null : String(value);
 
+/** Whether `text` is a dotted-quad IPv4 address (hand-rolled: it runs once per IP read). */
+function isDottedQuad(text: string): boolean {
+  const n = text.length;
+  if (n < 7 || n > 15) return false;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || part > 255) return false;
+      dots++;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      // A leading zero ("010") is ambiguous (octal to some parsers): not an address here.
+      if (digits === 1 && part === 0) return false;
+      part = part * 10 + c - 48;
+      if (++digits > 3) return false;
+    } else return false;
+  }
+  return dots === 3 && digits > 0 && part <= 255;
+}
+
 /** 4 or 6, or null when `text` is no IP address. */
 export function ipVersion(text: string): 4 | 6 | null {
-  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return 4;
+  if (isDottedQuad(text)) return 4;
   if (text.includes(":") && ipaddr.IPv6.isValid(text)) return 6;
   return null;
 }
@@ -107,7 +131,8 @@ type Base = Pick<
 /** Collects (ip, visibility) once per resource and interface, in the source's order. */
 class Emitter {
   readonly out: IpRecord[] = [];
-  private readonly seen = new Set<string>();
+  // A resource holds a handful of IPs: an array beats a Set here.
+  private readonly seen: string[] = [];
   constructor(private readonly base: Base) {}
   add(
     raw: unknown,
@@ -116,13 +141,15 @@ class Emitter {
     kind: "elastic" | "ephemeral" | null = null,
   ): void {
     if (typeof raw !== "string" || raw === "") return;
+    // The instance's own lists repeat its interfaces' IPs: drop those before any parsing.
+    if (visibility !== "v6" && this.seen.includes(visibility === "public" ? `+${raw}` : raw)) return;
     const version = ipVersion(raw);
     if (version === null) return;
     const ip = canonicalIp(raw);
     const vis = visibility === "v6" ? ipv6Visibility(ip) : visibility;
-    const key = `${vis}|${ip}`;
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
+    const key = vis === "public" ? `+${ip}` : ip;
+    if (this.seen.includes(key)) return;
+    this.seen.push(key);
     const b = this.base;
     this.out.push({
       ip,
