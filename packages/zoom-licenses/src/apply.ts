@@ -8,8 +8,6 @@ import {
   type JournalUserState,
   journaledChange,
   openJournal,
-  readJournal,
-  journalState,
 } from "./journal.js";
 import type { LicensePeriod } from "./plan.js";
 import { type LicenseRecord, USER_TYPE, type ZoomProgress } from "./types.js";
@@ -267,14 +265,6 @@ export async function* applyLicenseRecovery(
 }
 
 /** The users a journal would restore: downgraded (or maybe downgraded) and not restored since. */
-export async function listRestorable(journalPath: string): Promise<JournalUserState[]> {
-  const entries = await readJournal(journalPath);
-  if (entries.length === 0) {
-    throw new InvalidInputError(`journal ${journalPath} is missing or empty: nothing to restore`);
-  }
-  return restorable(journalState(entries));
-}
-
 function restorable(state: Map<string, JournalUserState>): JournalUserState[] {
   return [...state.values()].filter(
     (u) => (u.downgrade === "applied" || u.downgrade === "unknown") && !u.restored,

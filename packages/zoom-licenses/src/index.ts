@@ -17,16 +17,9 @@
  * }
  * ```
  */
-export {
-  planLicenseRecovery,
-  decideLicense,
-  inactivityCutoff,
-  normaliseExclusions,
-  MAX_DAYS,
-  MAX_MONTHS,
-} from "./plan.js";
+export { planLicenseRecovery, inactivityCutoff } from "./plan.js";
 export type { LicensePeriod, PlanLicenseRecoveryOptions } from "./plan.js";
-export { applyLicenseRecovery, restoreLicenses, listRestorable } from "./apply.js";
+export { applyLicenseRecovery, restoreLicenses } from "./apply.js";
 export type { ApplyLicenseRecoveryOptions, LicenseChangeOptions, RestoreLicensesOptions } from "./apply.js";
 export { createZoomClient, ZoomClient, ZOOM_PLAN_RATES, DEFAULT_API_URL } from "./client.js";
 export { checkZoomAccess } from "./check.js";
@@ -42,7 +35,7 @@ export type {
 } from "./client.js";
 export { createZoomTokenProvider, DEFAULT_OAUTH_URL } from "./token-provider.js";
 export type { ZoomOAuthOptions } from "./token-provider.js";
-export { readJournal, journalState, repairJournal } from "./journal.js";
+export { readJournal } from "./journal.js";
 export type { JournalEntry, JournalUserState } from "./journal.js";
 export { USER_TYPE } from "./types.js";
 export type { LicenseRecord, ReasonCode, ZoomProgress, ZoomUser } from "./types.js";

@@ -142,7 +142,7 @@ export class Journal {
  * died mid-write), keeping the cut bytes in `<journal>.partial`. Returns the warning to show, or
  * undefined when the journal was whole (or does not exist).
  */
-export async function repairJournal(path: string): Promise<string | undefined> {
+async function repairJournal(path: string): Promise<string | undefined> {
   let bytes: Buffer;
   try {
     bytes = await readFile(path);

@@ -21,8 +21,8 @@ export interface PlanLicenseRecoveryOptions extends LicensePeriod {
 }
 
 /** The largest periods accepted: 100 years either way (larger ones overflow JavaScript dates). */
-export const MAX_MONTHS = 1200;
-export const MAX_DAYS = 36_500;
+const MAX_MONTHS = 1200;
+const MAX_DAYS = 36_500;
 
 const DAY_MS = 86_400_000;
 const TYPE_NAMES: Record<number, string> = { 1: "Basic", 2: "Licensed", 4: "Unassigned", 99: "None" };
@@ -144,7 +144,7 @@ export function decideLicense(
 }
 
 /** Lower-cased emails and ids (blank entries dropped). */
-export function normaliseExclusions(exclude: Iterable<string>): Set<string> {
+function normaliseExclusions(exclude: Iterable<string>): Set<string> {
   const set = new Set<string>();
   for (const raw of exclude) {
     const value = raw.trim().toLowerCase();
