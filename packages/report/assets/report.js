@@ -121,7 +121,7 @@
     const widths = columns.map((c, i) => {
       let longest = c.length;
       for (let r = 0; r < Math.min(rows.length, 500); r++) longest = Math.max(longest, rows[r][i].length);
-      return `${Math.max(6, Math.min(48, longest + 2))}ch`;
+      return `${Math.max(6, Math.min(48, longest + 3))}ch`;
     });
     const grid = h("div", "vt");
     grid.style.setProperty("--columns", widths.join(" "));
