@@ -2,7 +2,8 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
-import { generateDataset } from "@cloudadmin/cloud-sim";
+import { BlobServiceClient } from "@azure/storage-blob";
+import { generateDataset, startAzurite } from "@cloudadmin/cloud-sim";
 import stringWidth from "string-width";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CliIo } from "../src/io.js";
@@ -119,6 +120,31 @@ describe("--report", () => {
     expect(stdout.stdout.startsWith("<!doctype html>")).toBe(true);
     const missing = await runCli(["leak-memory", "report", join(dir, "none.ndjson")]);
     expect(missing.code).toBe(2);
+  });
+
+  it("uploads the report to Blob storage as text/html (Azurite)", async () => {
+    const azurite = await startAzurite();
+    try {
+      const service = BlobServiceClient.fromConnectionString(azurite.connectionString);
+      await service.getContainerClient("reports").createIfNotExists();
+      const url = `${azurite.blobEndpoint}/reports/ec2-ips/latest.html`;
+      const env = { AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString };
+      const r = await runCli(["ec2-ips", "--simulate", "-o", "json", "--no-progress", "--report", url], {
+        env,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const blob = service.getContainerClient("reports").getBlobClient("ec2-ips/latest.html");
+      const props = await blob.getProperties();
+      expect(props.contentType).toBe("text/html; charset=utf-8");
+      const html = (await blob.downloadToBuffer()).toString("utf8");
+      const data = reportData(html);
+      expect(data.command).toBe("ec2-ips");
+      expect((data.rows as unknown[]).length).toBe(
+        (JSON.parse(r.stdout) as { items: unknown[] }).items.length,
+      );
+    } finally {
+      await azurite.stop();
+    }
   });
 
   it("refuses a report target in a folder that does not exist before any work (exit 2)", async () => {
