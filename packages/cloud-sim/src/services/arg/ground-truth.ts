@@ -143,8 +143,17 @@ export function expectedVmInventory(
       for (const ip of arr(view.publicIpAddresses)) add(vm.publicIps, ip);
     } else {
       vm.vmSize = str(obj(p.hardwareProfile).vmSize) ?? str(obj(r.sku).name);
-      const code = str(obj(obj(obj(p.extended).instanceView).powerState).code);
-      vm.powerState = code === null ? null : code.replace(/^PowerState\//i, "").toLowerCase();
+      // From the status ARM shows people ("VM running", "VM deallocated"), not from the code the job
+      // reads, so that a job that misreads the code is caught; the code only where there is no text.
+      const power = obj(obj(obj(p.extended).instanceView).powerState);
+      const shown = str(power.displayStatus);
+      const code = str(power.code);
+      vm.powerState =
+        shown !== null
+          ? shown.replace(/^VM /, "").toLowerCase()
+          : code === null
+            ? null
+            : (code.split("/")[1] ?? code).toLowerCase();
       const refs = arr(obj(p.networkProfile).networkInterfaces)
         .map((n) => str(obj(n).id))
         .filter((id): id is string => id !== null);
