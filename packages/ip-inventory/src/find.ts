@@ -1,6 +1,6 @@
 import { AbortedError } from "@cloudadmin/errors";
-import { type IpQuery, matchesQuery, parseQuery } from "./query.js";
-import { batchesOf } from "./read.js";
+import { type IpQuery, compileQueries, parseQuery } from "./query.js";
+import { type IpRecordStream, batchesOf } from "./read.js";
 import type { IpRecord } from "./record.js";
 
 /** What `ips find` says about an IP besides who holds it. */
@@ -19,20 +19,6 @@ export type IpRecordInput =
 
 export interface FindIpsOptions {
   signal?: AbortSignal;
-}
-
-/**
- * One test for all the queries: addresses by a set lookup, IPv4 CIDRs on the address read as a number
- * once, the rest query by query.
- */
-function compileQueries(queries: readonly IpQuery[]): (record: IpRecord) => boolean {
-  const addresses = new Set(queries.filter((q) => q.kind === "address").map((q) => q.ip));
-  const others = queries.filter((q) => q.kind !== "address");
-  return (record) => {
-    if (addresses.has(record.ip)) return true;
-    for (const query of others) if (matchesQuery(record, query)) return true;
-    return false;
-  };
 }
 
 /** The key under which two holders of one IP clash: public IPs are global, private ones per account and region. */
@@ -89,13 +75,17 @@ export async function* findIps(
 ): AsyncGenerator<IpFindRecord> {
   const parsed = queries.map((q) => (typeof q === "string" ? parseQuery(q) : q));
   const open = typeof input === "function" ? input : () => input;
-  const match = compileQueries(parsed);
+  const keep = compileQueries(parsed);
   const matches = new Map<string, IpRecord>();
-  for await (const batch of batchesOf(open())) {
+  const source = open();
+  // A stream from readInventory tests each IP before it builds a record: most IPs never become one.
+  const filtered = (source as Partial<IpRecordStream>).filtered;
+  const batches = typeof filtered === "function" ? filtered(keep) : batchesOf(source);
+  for await (const batch of batches) {
     if (options.signal?.aborted)
       throw new AbortedError("ips find was aborted", { cause: options.signal.reason });
     for (const record of batch) {
-      if (!match(record)) continue;
+      if (!keep(record.ip, record.version, record)) continue;
       const key = holderKey(record);
       if (!matches.has(key)) matches.set(key, record);
     }

@@ -113,18 +113,42 @@ export function parseQuery(text: string): IpQuery {
   return { kind: "name", text: q, test: (value) => regex.test(value) };
 }
 
+/** The resource an IP belongs to, as far as a name query looks at it. */
+export type IpHolder = Pick<IpRecord, "resourceName" | "resourceId">;
+
 /** Whether a record matches a query. */
 export function matchesQuery(record: IpRecord, query: IpQuery): boolean {
+  return matchesIp(record.ip, record.version, record, query);
+}
+
+/** Whether an IP (canonical form) of a holder matches a query, before any record is built. */
+export function matchesIp(ip: string, version: 4 | 6, holder: IpHolder, query: IpQuery): boolean {
   switch (query.kind) {
     case "address":
-      return record.ip === query.ip;
+      return ip === query.ip;
     case "cidr":
-      return record.version === query.version && query.test(record.ip);
+      return version === query.version && query.test(ip);
     case "name":
       return (
-        (record.resourceName !== null && query.test(record.resourceName)) ||
-        query.test(record.resourceId) ||
-        query.test(record.resourceId.slice(record.resourceId.lastIndexOf("/") + 1))
+        (holder.resourceName !== null && query.test(holder.resourceName)) ||
+        query.test(holder.resourceId) ||
+        query.test(holder.resourceId.slice(holder.resourceId.lastIndexOf("/") + 1))
       );
   }
+}
+
+/** A test on an IP and its holder, applied while reading: records are built only for what passes. */
+export type IpFilter = (ip: string, version: 4 | 6, holder: IpHolder) => boolean;
+
+/**
+ * One test for all the queries: addresses by a set lookup, the others query by query.
+ */
+export function compileQueries(queries: readonly IpQuery[]): IpFilter {
+  const addresses = new Set(queries.filter((q) => q.kind === "address").map((q) => q.ip));
+  const others = queries.filter((q) => q.kind !== "address");
+  return (ip, version, holder) => {
+    if (addresses.has(ip)) return true;
+    for (const query of others) if (matchesIp(ip, version, holder, query)) return true;
+    return false;
+  };
 }

@@ -18,6 +18,7 @@ import {
   isIpRecordShape,
   normaliseIpRecord,
 } from "./record.js";
+import type { IpFilter } from "./query.js";
 import { type InventorySource, type OpenedSource, type SourceOptions, openSource } from "./source.js";
 
 export type InventoryFormat = "json" | "ndjson" | "csv";
@@ -298,15 +299,15 @@ async function* csvItems(
 }
 
 /** The IP records of one raw item, whichever job wrote it; invalid input when it is neither. */
-export function ipRecordsOf(raw: RawItem, name: string): IpRecord[] {
+export function ipRecordsOf(raw: RawItem, name: string, keep?: IpFilter): IpRecord[] {
   const item = raw.value;
   if (typeof item.instanceId === "string" && item.accountId != null)
-    return fromEc2Item(item as unknown as Ec2Item, raw.observedAt);
+    return fromEc2Item(item as unknown as Ec2Item, raw.observedAt, keep);
   if (typeof item.vmId === "string" && item.subscriptionId != null)
-    return fromAzureItem(item as unknown as AzureVmItem, raw.observedAt);
+    return fromAzureItem(item as unknown as AzureVmItem, raw.observedAt, keep);
   if (isIpRecordShape(item)) {
     const record = normaliseIpRecord(item, raw.observedAt);
-    if (record) return [record];
+    if (record) return !keep || keep(record.ip, record.version, record) ? [record] : [];
   }
   throw new InvalidInputError(
     `${name} is not an inventory (an item is neither an azure-vm-ips nor an ec2-ips record)`,
@@ -337,9 +338,10 @@ export function readInventory(
 ): IpRecordStream {
   const list: readonly InventorySource[] =
     typeof sources === "string" || !Array.isArray(sources) ? [sources as InventorySource] : sources;
-  const batches = () => readInventoryBatches(list, options);
+  const batches = () => readInventoryBatches(list, options, undefined);
   return {
     batches,
+    filtered: (keep) => readInventoryBatches(list, options, keep),
     async *[Symbol.asyncIterator]() {
       for await (const batch of batches()) yield* batch;
     },
@@ -353,11 +355,14 @@ export function readInventory(
  */
 export interface IpRecordStream extends AsyncIterable<IpRecord> {
   batches(): AsyncIterable<IpRecord[]>;
+  /** Only the records whose IP and holder pass `keep`, tested before the record is built. */
+  filtered(keep: IpFilter): AsyncIterable<IpRecord[]>;
 }
 
 async function* readInventoryBatches(
   list: readonly InventorySource[],
   options: ReadInventoryOptions,
+  keep: IpFilter | undefined,
 ): AsyncGenerator<IpRecord[]> {
   const infos: InventoryDocumentInfo[] = [];
   for (const source of list) {
@@ -371,7 +376,7 @@ async function* readInventoryBatches(
         break;
       }
       const records: IpRecord[] = [];
-      for (const raw of next.value) for (const record of ipRecordsOf(raw, name)) records.push(record);
+      for (const raw of next.value) for (const record of ipRecordsOf(raw, name, keep)) records.push(record);
       if (records.length > 0) yield records;
     }
   }

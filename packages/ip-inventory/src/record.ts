@@ -1,4 +1,5 @@
 import { ipaddr } from "./ipaddr.js";
+import type { IpFilter } from "./query.js";
 
 /** One IP and the resource holding it (SPEC section 4, "ips find / ips diff"). */
 export interface IpRecord {
@@ -133,7 +134,10 @@ class Emitter {
   readonly out: IpRecord[] = [];
   // A resource holds a handful of IPs: an array beats a Set here.
   private readonly seen: string[] = [];
-  constructor(private readonly base: Base) {}
+  constructor(
+    private readonly base: Base,
+    private readonly keep: IpFilter | undefined,
+  ) {}
   add(
     raw: unknown,
     visibility: "private" | "public" | "v6",
@@ -151,6 +155,7 @@ class Emitter {
     if (this.seen.includes(key)) return;
     this.seen.push(key);
     const b = this.base;
+    if (this.keep && !this.keep(ip, version, b)) return;
     this.out.push({
       ip,
       version,
@@ -171,18 +176,21 @@ class Emitter {
 }
 
 /** The IP records of one `ec2-ips` item: every private, public and IPv6 address of every interface. */
-export function fromEc2Item(item: Ec2Item, observedAt: string | null): IpRecord[] {
-  const e = new Emitter({
-    cloud: "aws",
-    accountId: String(item.accountId),
-    accountName: str(item.accountName),
-    region: str(item.region),
-    resourceId: String(item.instanceId),
-    resourceName: str(item.name),
-    state: str(item.state),
-    scaleSet: null,
-    observedAt,
-  });
+export function fromEc2Item(item: Ec2Item, observedAt: string | null, keep?: IpFilter): IpRecord[] {
+  const e = new Emitter(
+    {
+      cloud: "aws",
+      accountId: String(item.accountId),
+      accountName: str(item.accountName),
+      region: str(item.region),
+      resourceId: String(item.instanceId),
+      resourceName: str(item.name),
+      state: str(item.state),
+      scaleSet: null,
+      observedAt,
+    },
+    keep,
+  );
   for (const nic of item.networkInterfaces ?? []) {
     for (const ip of nic.privateIps ?? []) e.add(ip, "private", nic.id);
     for (const p of nic.publicIps ?? []) {
@@ -199,18 +207,21 @@ export function fromEc2Item(item: Ec2Item, observedAt: string | null): IpRecord[
 }
 
 /** The IP records of one `azure-vm-ips` item (ARM or classic VM). */
-export function fromAzureItem(item: AzureVmItem, observedAt: string | null): IpRecord[] {
-  const e = new Emitter({
-    cloud: "azure",
-    accountId: String(item.subscriptionId),
-    accountName: str(item.subscriptionName),
-    region: str(item.location),
-    resourceId: String(item.vmId),
-    resourceName: str(item.vmName),
-    state: str(item.powerState),
-    scaleSet: str(item.scaleSet),
-    observedAt,
-  });
+export function fromAzureItem(item: AzureVmItem, observedAt: string | null, keep?: IpFilter): IpRecord[] {
+  const e = new Emitter(
+    {
+      cloud: "azure",
+      accountId: String(item.subscriptionId),
+      accountName: str(item.subscriptionName),
+      region: str(item.location),
+      resourceId: String(item.vmId),
+      resourceName: str(item.vmName),
+      state: str(item.powerState),
+      scaleSet: str(item.scaleSet),
+      observedAt,
+    },
+    keep,
+  );
   const nics = item.networkInterfaces ?? [];
   // A csv row names the NICs but not which IP is on which: with one NIC there is no doubt.
   const onlyNic = nics.length === 1 && typeof nics[0] === "string" ? nics[0] : null;
