@@ -1,4 +1,4 @@
-import { type Item, strings, text } from "./fields.js";
+import { type Item, asItem, strings, text } from "./fields.js";
 
 /**
  * An inventory report's data: one compact row per VM, instance or IP record (arrays, not objects, so
@@ -40,7 +40,18 @@ export function inventoryCollector() {
     map.set(key, t);
   };
   return {
-    add(item: Item): void {
+    add(entry: Item): void {
+      // ips diff items are { change, ip, before, after }: the row shows the holder now (or, for a
+      // removed IP, the one it had), and what it was before when it moved or changed.
+      const change = text(entry, "change", "changeType");
+      const before = asItem(entry.before);
+      const after = asItem(entry.after);
+      const isDiff = change !== "" && (entry.before !== undefined || entry.after !== undefined);
+      const item = isDiff ? (entry.after ? after : before) : entry;
+      const was =
+        isDiff && entry.before && entry.after
+          ? [text(before, "resourceName", "resourceId"), text(before, "state")].filter(Boolean).join(", ")
+          : "";
       // ips find/diff records hold one IP each (ip + visibility); job records hold lists.
       const ip = text(item, "ip");
       const visibility = text(item, "visibility");
@@ -52,7 +63,6 @@ export function inventoryCollector() {
         : [...strings(item.privateIps), ...strings(item.ipv6Ips)];
       const scope = text(item, "subscriptionName", "accountName", "subscriptionId", "accountId");
       const region = text(item, "location", "region");
-      const change = text(item, "change", "changeType");
       const cloud = text(item, "cloud");
       withChange ||= change !== "";
       withCloud ||= cloud !== "";
@@ -67,6 +77,7 @@ export function inventoryCollector() {
         text(item, "vmId", "instanceId", "resourceId"),
         cloud,
         change,
+        was,
       ]);
       tally(scopes, scope, publicIps.length, privateIps.length);
       tally(regions, region, publicIps.length, privateIps.length);
@@ -83,6 +94,7 @@ export function inventoryCollector() {
         "id",
         "cloud",
         "change",
+        "before",
       ];
       // Drop the columns no row has a value in (no resource group on AWS, no cloud on job records).
       const keep = all.map((_, i) =>
@@ -90,7 +102,7 @@ export function inventoryCollector() {
           ? true
           : i === 8
             ? withCloud
-            : i === 9
+            : i === 9 || i === 10
               ? withChange
               : rows.some((r) => r[i] !== ""),
       );

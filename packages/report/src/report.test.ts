@@ -137,6 +137,42 @@ describe("inventory", () => {
     const f = dataOf(await find.render({ generatedAt: "x" }));
     expect(f.columns).toContain("cloud");
     expect((f.rows as string[][])[0]).toEqual(["sub", "eu", "vm", "running", "", "20.0.0.1", "/vm", "azure"]);
+    const diff = createReportCollector("ips");
+    const holder = (name: string, state: string) => ({
+      ip: "10.0.0.9",
+      visibility: "private",
+      cloud: "aws",
+      accountId: "1",
+      accountName: "a",
+      region: "r",
+      resourceId: name,
+      resourceName: name,
+      state,
+    });
+    diff.add({
+      change: "moved",
+      ip: "10.0.0.9",
+      before: holder("i-old", "running"),
+      after: holder("i-new", "running"),
+    });
+    diff.add({ change: "removed", ip: "10.0.0.9", before: holder("i-gone", "terminated"), after: null });
+    const d = dataOf(await diff.render({ generatedAt: "x" }));
+    expect(d.columns).toEqual([
+      "scope",
+      "region",
+      "name",
+      "state",
+      "private IPs",
+      "public IPs",
+      "id",
+      "cloud",
+      "change",
+      "before",
+    ]);
+    expect(d.rows).toEqual([
+      ["a", "r", "i-gone", "terminated", "10.0.0.9", "", "i-gone", "aws", "removed", ""],
+      ["a", "r", "i-new", "running", "10.0.0.9", "", "i-new", "aws", "moved", "i-old, running"],
+    ]);
   });
 });
 
