@@ -122,6 +122,18 @@ describe("--report", () => {
     expect(missing.code).toBe(2);
   });
 
+  it("a live leak-memory run writes its own report when it ends", async () => {
+    const file = join(dir, "live-leak.html");
+    const r = await runCli(["leak-memory", "-m", "8", "-x", "24", "--hold", "0s", "--report", file]);
+    expect(r.code, r.stderr).toBe(0);
+    const data = reportData(await readFile(file, "utf8"));
+    expect(data.kind).toBe("leak");
+    expect(Math.max(...(data.allocated as number[]))).toBe(24);
+    const bad = await runCli(["leak-memory", "-m", "8", "-x", "24", "--report", join(dir, "no", "x.html")]);
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).not.toMatch(/Allocating memory complete/);
+  });
+
   it("uploads the report to Blob storage as text/html (Azurite)", async () => {
     const azurite = await startAzurite();
     try {

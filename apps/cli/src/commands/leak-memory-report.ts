@@ -1,8 +1,50 @@
-import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { readFile, stat } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { UsageError } from "@cloudadmin/errors";
-import type { CommandContext } from "../context.js";
+import { type CommandContext, expandOutTarget } from "../context.js";
 import { ExitCode } from "../exit-codes.js";
+
+/**
+ * `--report` on a live leak-memory run: the samples are collected as they come and the page is written
+ * when the run ends (Ctrl+C included). A run the OOM killer ends writes nothing: record `--json`
+ * samples and use `leak-memory report` for that. Undefined without `--report`. The target is checked
+ * before any memory is allocated.
+ */
+export async function leakReportCollector(
+  ctx: CommandContext,
+): Promise<{ add(sample: unknown): void; write(): Promise<void> } | undefined> {
+  const target = ctx.globals.report;
+  if (!target) return undefined;
+  const out = await import("@cloudadmin/output");
+  const started = new Date();
+  const path = out.looksLikeUrl(target) ? undefined : resolve(ctx.io.cwd, expandOutTarget(target, started));
+  if (path) {
+    await stat(dirname(path)).catch((cause: unknown) => {
+      throw new UsageError(`--report ${target}: its folder does not exist`, { cause });
+    });
+  }
+  const { createReportCollector } = await import("@cloudadmin/report");
+  const report = createReportCollector("leak-memory");
+  return {
+    add: (sample) => report.add(sample),
+    async write() {
+      const html = await report.render({ generatedAt: started.toISOString() });
+      // A file is written even after SIGINT (the usual end of a hold): the run's signal is not passed.
+      if (path) await out.writeFileAtomic(path, html);
+      else {
+        const sink = await ctx.openOutput("text/html; charset=utf-8", target);
+        try {
+          await sink.write(html);
+          await sink.commit();
+        } catch (error) {
+          await sink.abort();
+          throw error;
+        }
+      }
+      ctx.log.info(`report written to ${path ?? out.redactUrl(target)}`);
+    },
+  };
+}
 
 /**
  * `cloudadmin leak-memory report <samples.ndjson>`: the HTML report of an earlier run's `--json`

@@ -340,7 +340,10 @@ export const leakMemoryCommand: CommandModule = {
     let lastBlockBytes = env.blockBytes;
     let lastTouched: LeakSample | null = null;
     let holdingSeen = false;
+    // --report: the samples also go to the HTML report, written when the run ends.
+    const report = await (await import("./leak-memory-report.js")).leakReportCollector(ctx);
     for await (const sample of run) {
+      report?.add(sample);
       if (json) {
         write(`${JSON.stringify(sample)}\n`);
         continue;
@@ -390,6 +393,7 @@ export const leakMemoryCommand: CommandModule = {
         `allocation failed after ${mib(run.allocatedBytes)}; exiting as --on-alloc-failure exit asks`,
       );
     }
+    await report?.write();
     return exitCodeForLeak(run.endReason);
   },
 };
