@@ -169,6 +169,15 @@ describe("-o table", () => {
       "tab here newline cr",
     ]);
     expect(sanitizeTerminalText(`${ESC}[1;31mx\u0000y`)).toBe("xy");
+    const out = memorySink();
+    await writeResults({
+      format: "table",
+      command: "c",
+      items: fromArray([{ a: 1 }]),
+      summary: () => ({ note: `${ESC}]0;title\u0007x` }),
+      sink: out.sink,
+    });
+    expect(out.text().split("\n").at(-2)).toBe("1 item, 0 errors, note: x");
   });
 
   it("renders headers and cells as given when everything fits", () => {

@@ -384,7 +384,10 @@ function tableWriter<T>(options: WriteResultsOptions<T>, write: (chunk: string) 
           options.table,
         );
       }
-      await write(text + summaryLine(rows.length, errors.length, summary));
+      // The count line closes the table; summary values can hold names from clouds too.
+      await write(
+        text + sanitizeTerminalText(summaryLine(rows.length, errors.length, summary).trimEnd()) + "\n",
+      );
       if (options.stderr) {
         for (const e of errors) {
           options.stderr.write(
