@@ -242,3 +242,69 @@ describe("probeResourceGraph in each switch position", () => {
     }
   });
 });
+
+describe("listVmIps under a per-request timeout", () => {
+  it("abandons an answer that does not come within timeoutMs (ERR_TIMEOUT) and retries it", async () => {
+    // Half the answers hang for 3 s; the job gives each attempt 250 ms (small real delays).
+    const sim = await startSimulator({
+      dataset: { azure },
+      services: ["arg"],
+      faults: { slowRate: 0.5, slowMs: 3000 },
+      seed: 7,
+    });
+    try {
+      const errors: CloudAdminError[] = [];
+      const records = new Map<string, VmIpRecord>();
+      let last: VmIpProgress | undefined;
+      for await (const vm of listVmIps({
+        credential: new StaticTokenCredential("test-token-timeout"),
+        endpoint: sim.httpsUrl,
+        ca: sim.ca,
+        pageSize: 20,
+        timeoutMs: 250,
+        maxRetries: 10,
+        random: () => 0,
+        onError: (e) => errors.push(e),
+        onProgress: (p) => (last = p),
+      }))
+        records.set(vm.vmId.toLowerCase(), vm);
+      expect(errors).toEqual([]);
+      expect(records).toEqual(truth());
+      expect(sim.stats().faults.slow).toBeGreaterThan(0);
+      // Every slow answer was abandoned and its request sent again.
+      expect(last?.retries).toBe(sim.stats().faults.slow);
+    } finally {
+      await sim.close();
+    }
+  });
+
+  it("reports ERR_TIMEOUT for the scope when every attempt times out", async () => {
+    const sim = await startSimulator({
+      dataset: { azure },
+      services: ["arg"],
+      faults: { slowRate: 1, slowMs: 2000 },
+    });
+    try {
+      const errors: CloudAdminError[] = [];
+      for await (const _ of listVmIps({
+        credential: new StaticTokenCredential("test-token-timeout-2"),
+        endpoint: sim.httpsUrl,
+        ca: sim.ca,
+        scaleSets: false,
+        timeoutMs: 100,
+        maxRetries: 1,
+        random: () => 0,
+        onError: (e) => errors.push(e),
+      })) {
+        // nothing arrives
+      }
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ code: "ERR_TIMEOUT", scope: "tenant", phase: "resources-query" });
+      expect(errors[0]?.message).toMatch(
+        /gave up after 2 attempts: the Resource Graph query for tenant got no answer within 0.1 s/,
+      );
+    } finally {
+      await sim.close();
+    }
+  });
+});
