@@ -148,6 +148,12 @@ export async function shardSubscriptions(
  * not empty), so a front end can refuse it before it starts any output.
  *
  * @throws InvalidInputError
+ *
+ * @example
+ * ```ts
+ * checkVmIpScope({ subscriptions: ids }); // throws before any output or request
+ * for await (const vm of listVmIps({ credential, scope: { subscriptions: ids } })) console.log(vm.vmName);
+ * ```
  */
 export function checkVmIpScope(scope: VmIpScope): void {
   planScopes(scope);

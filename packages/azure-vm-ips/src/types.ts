@@ -46,7 +46,10 @@ export interface VmIpWarning {
 
 /** Progress as data; the CLI decides how to draw it. */
 export interface VmIpProgress {
-  /** Scopes (subscription batches, or the one tenant/management-group scope). */
+  /**
+   * Scopes read: each subscription batch (or the one tenant or management-group scope) once for
+   * `Resources` and, with `scaleSets`, once more for `ComputeResources`; each is one `onError` at most.
+   */
   scopesTotal: number;
   scopesDone: number;
   /** Scopes reported through `onError`. */
