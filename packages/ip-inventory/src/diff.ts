@@ -1,6 +1,6 @@
 import { AbortedError } from "@cloudadmin/errors";
 import { type IpRecordInput, compareIpRecords } from "./find.js";
-import { batchesOf } from "./read.js";
+import { type IpRecordStream, batchesOf } from "./read.js";
 import type { IpRecord } from "./record.js";
 
 /** One difference between two inventories (SPEC section 4: `ips diff` items). */
@@ -19,16 +19,28 @@ export interface DiffInventoriesOptions {
   signal?: AbortSignal;
 }
 
-/** Where an IP lives: public IPs are global; private ones repeat across accounts and regions. */
-function placeKey(r: IpRecord): string {
+/**
+ * Where an IP lives: public IPs are global (the key is the address itself, no allocation); private ones
+ * repeat across accounts and regions.
+ */
+function placeKey(r: Readonly<IpRecord>): string {
   return r.visibility === "public"
-    ? `public|${r.ip}`
-    : `private|${r.cloud}|${r.accountId.toLowerCase()}|${(r.region ?? "").toLowerCase()}|${r.ip}`;
+    ? r.ip
+    : `${r.ip}|${r.cloud}|${r.accountId.toLowerCase()}|${r.region ?? ""}`;
 }
 
-const holder = (r: IpRecord): string => `${r.cloud}|${r.resourceId.toLowerCase()}`;
+/** Same holder: the resource ID as written, else ignoring case (ARM IDs change case between reads). */
+function sameHolder(a: Readonly<IpRecord>, b: Readonly<IpRecord>): boolean {
+  if (a.cloud !== b.cloud) return false;
+  return a.resourceId === b.resourceId || a.resourceId.toLowerCase() === b.resourceId.toLowerCase();
+}
 
-function differs(a: IpRecord, b: IpRecord): boolean {
+interface Entry {
+  record: IpRecord;
+  matched: boolean;
+}
+
+function differs(a: Readonly<IpRecord>, b: Readonly<IpRecord>): boolean {
   return (
     a.state !== b.state ||
     (a.networkInterfaceId ?? "").toLowerCase() !== (b.networkInterfaceId ?? "").toLowerCase() ||
@@ -59,30 +71,48 @@ export async function* diffInventories(
       throw new AbortedError("ips diff was aborted", { cause: options.signal.reason });
   };
   const read = (input: IpRecordInput) => (typeof input === "function" ? input() : input);
-  // place -> holder -> record (a holder listed twice, e.g. in two overlapping sources, counts once).
-  const old = new Map<string, Map<string, { record: IpRecord; matched: boolean }>>();
+  // place -> its holders (almost always one, so no inner collection unless needed).
+  const old = new Map<string, Entry | Entry[]>();
+  const holdersAt = (place: string): Entry[] => {
+    const at = old.get(place);
+    return at === undefined ? [] : Array.isArray(at) ? at : [at];
+  };
   for await (const batch of batchesOf(read(before))) {
     check();
     for (const record of batch) {
       const place = placeKey(record);
-      let holders = old.get(place);
-      if (!holders) {
-        holders = new Map();
-        old.set(place, holders);
-      }
-      const who = holder(record);
-      if (!holders.has(who)) holders.set(who, { record, matched: false });
+      const at = old.get(place);
+      const entry = { record, matched: false };
+      if (at === undefined) old.set(place, entry);
+      // A holder listed twice (two overlapping sources) counts once.
+      else if (Array.isArray(at)) {
+        if (!at.some((e) => sameHolder(e.record, record))) at.push(entry);
+      } else if (!sameHolder(at.record, record)) old.set(place, [at, entry]);
     }
   }
   const changes: IpChange[] = [];
   // New holders, kept until the new side is read (moved from an old holder, or added?): changes only.
-  const pending = new Map<string, Map<string, IpRecord>>();
-  for await (const batch of batchesOf(read(after))) {
+  const pending = new Map<string, IpRecord[]>();
+  const findOld = (r: Readonly<IpRecord>, place: string): Entry | undefined => {
+    const at = old.get(place);
+    if (at === undefined) return undefined;
+    if (!Array.isArray(at)) return sameHolder(at.record, r) ? at : undefined;
+    return at.find((e) => sameHolder(e.record, r));
+  };
+  // An unchanged IP of the newer side is settled before its record is built: only changes become records.
+  const unchanged = (r: Readonly<IpRecord>): boolean => {
+    const was = findOld(r, placeKey(r));
+    if (!was || (!was.matched && differs(was.record, r))) return true;
+    was.matched = true;
+    return false;
+  };
+  const newer = read(after);
+  const filtered = (newer as Partial<IpRecordStream>).filtered;
+  for await (const batch of typeof filtered === "function" ? filtered(unchanged) : batchesOf(newer)) {
     check();
     for (const r of batch) {
       const place = placeKey(r);
-      const who = holder(r);
-      const was = old.get(place)?.get(who);
+      const was = findOld(r, place);
       if (was) {
         if (was.matched) continue;
         was.matched = true;
@@ -90,30 +120,27 @@ export async function* diffInventories(
           changes.push({ change: "changed", ip: r.ip, before: was.record, after: r });
         continue;
       }
-      let news = pending.get(place);
-      if (!news) {
-        news = new Map();
-        pending.set(place, news);
-      }
-      if (!news.has(who)) news.set(who, r);
+      const news = pending.get(place);
+      if (!news) pending.set(place, [r]);
+      else if (!news.some((n) => sameHolder(n, r))) news.push(r);
     }
   }
   for (const [place, news] of pending) {
-    const gone = [...(old.get(place)?.values() ?? [])].filter((e) => !e.matched);
-    let i = 0;
-    for (const r of news.values()) {
-      const was = gone[i++];
+    const gone = holdersAt(place).filter((e) => !e.matched);
+    news.forEach((r, i) => {
+      const was = gone[i];
       if (was) was.matched = true;
       changes.push(
         was
           ? { change: "moved", ip: r.ip, before: was.record, after: r }
           : { change: "added", ip: r.ip, before: null, after: r },
       );
-    }
+    });
   }
-  for (const holders of old.values())
-    for (const e of holders.values())
+  for (const at of old.values()) {
+    for (const e of Array.isArray(at) ? at : [at])
       if (!e.matched) changes.push({ change: "removed", ip: e.record.ip, before: e.record, after: null });
+  }
   changes.sort((a, b) => {
     const ra = (a.after ?? a.before) as IpRecord;
     const rb = (b.after ?? b.before) as IpRecord;

@@ -85,7 +85,7 @@ export async function* findIps(
     if (options.signal?.aborted)
       throw new AbortedError("ips find was aborted", { cause: options.signal.reason });
     for (const record of batch) {
-      if (!keep(record.ip, record.version, record)) continue;
+      if (!keep(record)) continue;
       const key = holderKey(record);
       if (!matches.has(key)) matches.set(key, record);
     }

@@ -85,9 +85,14 @@ async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
 
 describe("scanJsonDocument", () => {
   it("splits items and fields whatever the chunking, escapes and multi-byte characters", async () => {
-    const items = [{ a: 'quote " and \\ back\\\\', b: [1, { c: "}]," }] }, { d: "ünïcødé 🌍", e: null }, 3];
+    const long = `${"x".repeat(40)}\\"${"y".repeat(70)}\\\\"],{${"z".repeat(33)}`;
+    const items = [
+      { a: 'quote " and \\ back\\\\', b: [1, { c: "}]," }] },
+      { d: "ünïcødé 🌍", e: null, long, long2: `${long}${long}` },
+      3,
+    ];
     const text = JSON.stringify({ command: "x", items, tail: { z: [1, 2] } }, null, 2);
-    for (const size of [1, 2, 3, 5, 64, 100000]) {
+    for (const size of [1, 2, 3, 5, 31, 33, 64, 100000]) {
       const events = (await all(scanJsonDocument(mem("t", text, size).open(), "t"))).flat();
       expect(events.flatMap((e) => (e.type === "items" ? e.values : []))).toEqual(items);
       expect(events.filter((e) => e.type === "field")).toEqual([

@@ -101,13 +101,41 @@ class DocumentScanner {
     let escaped = this.escaped;
     /** The last separator between two elements of `items` in this chunk. */
     let lastComma = -1;
+    let nextBackslash = -1;
     this.capStart = 0;
     for (let i = 0; i < n; i++) {
       const c = chunk[i] as number;
       if (inString) {
-        if (escaped) escaped = false;
-        else if (c === BACKSLASH) escaped = true;
-        else if (c === QUOTE) inString = false;
+        if (escaped) {
+          escaped = false;
+          continue;
+        }
+        // To the string's next quote or backslash: short strings byte by byte, long ones (ARM IDs)
+        // with the native indexOf, the next backslash found once per chunk rather than per string.
+        let j = i;
+        let d = c;
+        const stop = Math.min(i + 32, n);
+        while (d !== QUOTE && d !== BACKSLASH) {
+          if (++j === stop) break;
+          d = chunk[j] as number;
+        }
+        if (j === stop) {
+          if (nextBackslash < j) {
+            nextBackslash = chunk.indexOf(BACKSLASH, j);
+            if (nextBackslash < 0) nextBackslash = n;
+          }
+          let q = stop === n ? n : chunk.indexOf(QUOTE, j);
+          if (q < 0) q = n;
+          j = Math.min(q, nextBackslash);
+          if (j >= n) {
+            i = n;
+            continue;
+          }
+          d = chunk[j] as number;
+        }
+        if (d === QUOTE) inString = false;
+        else escaped = true;
+        i = j;
         continue;
       }
       if (STRUCTURAL[c] === 0) {

@@ -137,8 +137,11 @@ export function matchesIp(ip: string, version: 4 | 6, holder: IpHolder, query: I
   }
 }
 
-/** A test on an IP and its holder, applied while reading: records are built only for what passes. */
-export type IpFilter = (ip: string, version: 4 | 6, holder: IpHolder) => boolean;
+/**
+ * A test on a record before it is built, applied while reading: records are built only for what
+ * passes. The candidate is one object reused for every IP: read it, do not keep it.
+ */
+export type IpFilter = (candidate: Readonly<IpRecord>) => boolean;
 
 /**
  * One test for all the queries: addresses by a set lookup, the others query by query.
@@ -146,9 +149,9 @@ export type IpFilter = (ip: string, version: 4 | 6, holder: IpHolder) => boolean
 export function compileQueries(queries: readonly IpQuery[]): IpFilter {
   const addresses = new Set(queries.filter((q) => q.kind === "address").map((q) => q.ip));
   const others = queries.filter((q) => q.kind !== "address");
-  return (ip, version, holder) => {
-    if (addresses.has(ip)) return true;
-    for (const query of others) if (matchesIp(ip, version, holder, query)) return true;
+  return (r) => {
+    if (addresses.has(r.ip)) return true;
+    for (const query of others) if (matchesIp(r.ip, r.version, r, query)) return true;
     return false;
   };
 }

@@ -307,7 +307,7 @@ export function ipRecordsOf(raw: RawItem, name: string, keep?: IpFilter): IpReco
     return fromAzureItem(item as unknown as AzureVmItem, raw.observedAt, keep);
   if (isIpRecordShape(item)) {
     const record = normaliseIpRecord(item, raw.observedAt);
-    if (record) return !keep || keep(record.ip, record.version, record) ? [record] : [];
+    if (record) return !keep || keep(record) ? [record] : [];
   }
   throw new InvalidInputError(
     `${name} is not an inventory (an item is neither an azure-vm-ips nor an ec2-ips record)`,

@@ -129,6 +129,24 @@ type Base = Pick<
   | "observedAt"
 >;
 
+/** The one object a filter sees for every IP before its record is built (see IpFilter). */
+const CANDIDATE: IpRecord = {
+  ip: "",
+  version: 4,
+  visibility: "private",
+  cloud: "aws",
+  accountId: "",
+  accountName: null,
+  region: null,
+  resourceId: "",
+  resourceName: null,
+  state: null,
+  networkInterfaceId: null,
+  publicIpKind: null,
+  scaleSet: null,
+  observedAt: null,
+};
+
 /** Collects (ip, visibility) once per resource and interface, in the source's order. */
 class Emitter {
   readonly out: IpRecord[] = [];
@@ -155,7 +173,24 @@ class Emitter {
     if (this.seen.includes(key)) return;
     this.seen.push(key);
     const b = this.base;
-    if (this.keep && !this.keep(ip, version, b)) return;
+    if (this.keep) {
+      const c = CANDIDATE;
+      c.ip = ip;
+      c.version = version;
+      c.visibility = vis;
+      c.cloud = b.cloud;
+      c.accountId = b.accountId;
+      c.accountName = b.accountName;
+      c.region = b.region;
+      c.resourceId = b.resourceId;
+      c.resourceName = b.resourceName;
+      c.state = b.state;
+      c.networkInterfaceId = nic;
+      c.publicIpKind = kind;
+      c.scaleSet = b.scaleSet;
+      c.observedAt = b.observedAt;
+      if (!this.keep(c)) return;
+    }
     this.out.push({
       ip,
       version,
