@@ -318,9 +318,13 @@ const round = (n: number, digits = 0): number => Math.round(n * 10 ** digits) / 
 const ROUNDS = 3;
 
 async function runLeakScenario(ctx: BenchContext): Promise<BenchResult> {
-  // Page-fault throughput on a VM swings with what the host is doing (and with how fragmented memory
-  // is after the scenarios before): the leaker, the bare floor and stress-ng each take the best of
-  // three, alternating, so that each sees the same spread of conditions.
+  // Page-fault throughput on a VM swings with what the host is doing, and above all with what ran
+  // just before: with THP in `madvise` mode the populate helper asks for huge pages, and a run that
+  // follows one which freed 2 GiB of 4 KiB pages (stress-ng) spends seconds compacting memory, while
+  // one that follows a huge-page run takes a few hundred ms (measured here: the same bare loop took
+  // 3-6 s after stress-ng and 0.2-0.3 s after the leaker). So every timed run has the same kind of
+  // predecessor: each round is stress-ng, one untimed bare run to settle memory, the leaker, then
+  // the floor; and each of the three keeps its best of three.
   const best = <T extends { ms: number }>(a: T | null, b: T | null): T | null =>
     a === null || (b !== null && b.ms < a.ms) ? b : a;
   const withStressNg = stressNgAvailable(ctx);
@@ -330,18 +334,22 @@ async function runLeakScenario(ctx: BenchContext): Promise<BenchResult> {
   const fullRuns: number[] = [];
   const floorRuns: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
-    ctx.log(`round ${i + 1} of ${ROUNDS}: the leaker, 2 GiB at fill 1.0 in ${BLOCK / MiB} MiB blocks`);
+    const step = `round ${i + 1} of ${ROUNDS}`;
+    if (withStressNg) {
+      ctx.log(`${step}: stress-ng --vm 1 --vm-bytes 2g --vm-keep`);
+      stressNg = best(stressNg, await runStressNg(ctx.signal));
+    }
+    const method = full?.touchMethod ?? (populateSetup().helper === "" ? "write" : "populate");
+    ctx.log(`${step}: settling memory with one bare run (not timed)`);
+    await runFloor(BLOCK, method);
+    ctx.log(`${step}: the leaker, 2 GiB at fill 1.0 in ${BLOCK / MiB} MiB blocks`);
     const run = await runLeaker(1, BLOCK, "auto");
     fullRuns.push(round(run.ms));
     full = best(full, run);
-    ctx.log(`round ${i + 1} of ${ROUNDS}: the floor, the same blocks by a bare loop (${run.touchMethod})`);
+    ctx.log(`${step}: the floor, the same blocks by a bare loop (${run.touchMethod})`);
     const bare = await runFloor(BLOCK, run.touchMethod);
     floorRuns.push(round(bare.ms));
     floor = best(floor, bare);
-    if (withStressNg) {
-      ctx.log(`round ${i + 1} of ${ROUNDS}: stress-ng --vm 1 --vm-bytes 2g --vm-keep`);
-      stressNg = best(stressNg, await runStressNg(ctx.signal));
-    }
   }
   if (full === null || floor === null) throw new Error("no leaker or floor run completed");
   ctx.log(`2 GiB at fill 0.25 in ${BLOCK / MiB} MiB blocks`);
