@@ -29,10 +29,12 @@ COPY packages/azure-vm-ips/package.json packages/azure-vm-ips/
 COPY packages/cloud-sim/package.json packages/cloud-sim/
 COPY packages/ec2-ips/package.json packages/ec2-ips/
 COPY packages/errors/package.json packages/errors/
+COPY packages/ip-inventory/package.json packages/ip-inventory/
 COPY packages/memory-leaker/package.json packages/memory-leaker/binding.gyp packages/memory-leaker/
 COPY packages/memory-leaker/native packages/memory-leaker/native
 COPY packages/output/package.json packages/output/
 COPY packages/paging/package.json packages/paging/
+COPY packages/report/package.json packages/report/
 COPY packages/user-photos/package.json packages/user-photos/
 COPY packages/zoom-licenses/package.json packages/zoom-licenses/
 COPY tests/package.json tests/
