@@ -175,6 +175,38 @@ describe("--report", () => {
 });
 
 describe("-o table on a terminal", () => {
+  it("strips terminal control sequences from names the cloud returns", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "cli-table-hostile-"));
+    try {
+      const dataset = generateDataset({ scale: "small", seed: 1, services: ["arg"] });
+      const azure = dataset.azure as NonNullable<typeof dataset.azure>;
+      const vm = azure.resources.find((r) => r.type === "microsoft.compute/virtualmachines");
+      if (!vm) throw new Error("no VM in the dataset");
+      vm.name = "\u001b]0;pwned\u0007\u001b[2J\u001b[31mred-vm\u001b[0m\u009b1m";
+      const sub = azure.subscriptions.find((s) => s.subscriptionId === vm.subscriptionId);
+      if (sub) sub.displayName = "evil\u001b[1A\rsub";
+      const file = join(dir, "hostile.json");
+      await writeFile(file, JSON.stringify(dataset));
+      const args = ["azure-vm-ips", "--simulate", "--sim-dataset", file, "-o", "table", "--no-progress"];
+      const r = await runOnTerminal(args, 200);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+      expect(r.stdout).toMatch(/\nevil sub +rg-\S+ +red-vm +running/);
+      const csv = await runCli([
+        "azure-vm-ips",
+        "--simulate",
+        "--sim-dataset",
+        file,
+        "-o",
+        "csv",
+        "--no-progress",
+      ]);
+      expect(csv.code, csv.stderr).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   const azure = generateDataset({ scale: "small", seed: 1, services: ["arg"] }).azure;
 
   it("fits 80 columns, sorted by subscription name, resource group and VM, closed by a count line", async () => {
