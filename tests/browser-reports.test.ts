@@ -1,10 +1,13 @@
 /// <reference lib="dom" />
 /// <reference lib="dom.iterable" />
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { deflateSync, crc32 } from "node:zlib";
+import { promisify } from "node:util";
+import { generateDataset } from "@cloudadmin/cloud-sim";
 import { createReportCollector, renderReport } from "@cloudadmin/report";
 import { type Browser, type Page, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -197,6 +200,43 @@ describe.skipIf(!executablePath && !inCi)("HTML reports in headless Chromium", (
     await page.waitForFunction(() =>
       document.querySelector(".vt-row:not([hidden])")?.textContent?.includes("vm-02"),
     );
+    await expectClean(opened);
+    await page.close();
+  });
+
+  it("a report the CLI wrote from the simulator: every VM listed, a hostile VM name stays text", async () => {
+    const dataset = generateDataset({ scale: "small", seed: 1, services: ["arg"] });
+    const vm = dataset.azure?.resources.find((r) => r.type === "microsoft.compute/virtualmachines");
+    if (!vm) throw new Error("no VM in the dataset");
+    vm.name = HOSTILE_VM;
+    const datasetFile = join(dir, "hostile-dataset.json");
+    await writeFile(datasetFile, JSON.stringify(dataset));
+    const reportFile = join(dir, "cli-azure.html");
+    const cli = new URL("../apps/cli/bin/cloudadmin.js", import.meta.url).pathname;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [
+        cli,
+        "azure-vm-ips",
+        "--simulate",
+        "--sim-dataset",
+        datasetFile,
+        "-o",
+        "json",
+        "--no-progress",
+        "--report",
+        reportFile,
+      ],
+      { maxBuffer: 64 * 2 ** 20 },
+    );
+    const items = (JSON.parse(stdout) as { items: Array<{ vmName: string }> }).items;
+    const opened = await open("cli-azure", await readFile(reportFile, "utf8"));
+    const { page } = opened;
+    expect(await page.textContent("#count")).toBe(`${items.length} of ${items.length} rows`);
+    await page.fill("#search", "onerror");
+    const rows = await visibleRows(page);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toContain(HOSTILE_VM);
     await expectClean(opened);
     await page.close();
   });
