@@ -127,9 +127,9 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
     },
     async emit(options) {
       const out = await output();
-      const sink = await openOutput(out.contentTypeFor(format));
       const generatedAt = new Date();
-      // --report: the same items and envelope also go to this command's HTML report.
+      // --report: the same items and envelope also go to this command's HTML report (opened first,
+      // so a bad report target stops the run before --out is touched).
       const report = globals.report
         ? await (await import("./report-tee.js")).teeToReport({
             command: deps.command,
@@ -140,6 +140,10 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
             isUrl: out.looksLikeUrl(globals.report),
           })
         : undefined;
+      const sink = await openOutput(out.contentTypeFor(format)).catch(async (error: unknown) => {
+        await report?.abort();
+        throw error;
+      });
       // writeResults commits the sink when the document is complete and aborts it otherwise.
       const written = await out
         .writeResults({

@@ -171,6 +171,32 @@ describe("--report", () => {
     ]);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe("");
+    // Nor is --out touched, and no temp file of either is left behind.
+    const out = join(dir, "kept.json");
+    await writeFile(out, "earlier");
+    const both = await runCli([
+      "azure-vm-ips",
+      "--simulate",
+      "--no-progress",
+      "--out",
+      out,
+      "--report",
+      join(dir, "missing", "r.html"),
+    ]);
+    expect(both.code).toBe(2);
+    expect(await readFile(out, "utf8")).toBe("earlier");
+    expect((await readdir(dir)).filter((f) => f.includes("kept"))).toEqual(["kept.json"]);
+    const badOut = await runCli([
+      "azure-vm-ips",
+      "--simulate",
+      "--no-progress",
+      "--out",
+      join(dir, "missing", "o.json"),
+      "--report",
+      join(dir, "r2.html"),
+    ]);
+    expect(badOut.code).toBe(2);
+    expect((await readdir(dir)).filter((f) => f.includes("r2"))).toEqual([]);
   });
 });
 
