@@ -3,7 +3,7 @@
 // no network), showing what each prints. Output goes to a temporary folder where a job writes files;
 // each run's HTML report (--report) goes to a folder that is kept, printed at the end.
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -35,6 +35,13 @@ const demos = [
   ["leak-memory", ["leak-memory", "--max-mb", "64", "--block-mb", "16", "--fill", "0.5", "--hold", "0s"]],
   // A leak run's --json samples, then their report (what to do after an OOM kill).
   ["leak-memory report", ["leak-memory", "report", samples, ...report("leak-memory")]],
+  // Who holds these IPs, across both clouds (the jobs run live against the simulator).
+  [
+    "ips find",
+    ["ips", "find", "10.0.0.0/28", "10.1.0.0/28", "--live", "azure,aws", "--simulate", "-o", "table"],
+  ],
+  // What changed between two ec2-ips runs (prepared below: an instance stopped, one gone, one recreated).
+  ["ips diff", ["ips", "diff", join(work, "ec2-1.json"), join(work, "ec2-2.json"), "-o", "table"]],
   ["doctor", ["doctor", "--simulate", "-o", "table", ...report("doctor")]],
   [
     "sim",
@@ -75,6 +82,37 @@ for (const [name, args] of demos) {
     process.stdout.write(`\n$ cloudadmin ${leak.join(" ")} > $DEMO/leak-samples.ndjson\n`);
     const r = spawnSync(process.execPath, [bin, ...leak], { encoding: "utf8", cwd: work });
     writeFileSync(samples, r.stdout);
+  }
+  if (name === "ips diff") {
+    const first = join(work, "aws-1.json");
+    const second = join(work, "aws-2.json");
+    spawnSync(process.execPath, [
+      bin,
+      "sim",
+      "dataset",
+      "--scale",
+      "small",
+      "--seed",
+      "1",
+      "--services",
+      "aws",
+      "--out",
+      first,
+    ]);
+    const dataset = JSON.parse(readFileSync(first, "utf8"));
+    const list = Object.values(Object.values(dataset.aws.instances)[0]).find((l) => l.length >= 3);
+    list[0].State = { Code: 80, Name: "stopped" };
+    list[2] = { ...list[2], InstanceId: "i-0de7000000000abc1" };
+    list.splice(1, 1);
+    writeFileSync(second, JSON.stringify(dataset));
+    for (const [data, out] of [
+      [first, "ec2-1.json"],
+      [second, "ec2-2.json"],
+    ]) {
+      const run = ["ec2-ips", "--simulate", "--sim-dataset", data, "-o", "json", "--out", join(work, out)];
+      process.stdout.write(`\n$ cloudadmin ${run.join(" ").replaceAll(work, "$DEMO")}\n`);
+      spawnSync(process.execPath, [bin, ...run], { stdio: ["ignore", "ignore", "inherit"], cwd: work });
+    }
   }
   process.stdout.write(
     `\n$ cloudadmin ${args.join(" ").replaceAll(work, "$DEMO").replaceAll(reports, "$REPORTS")}\n`,

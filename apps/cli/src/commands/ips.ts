@@ -1,6 +1,6 @@
 import { resolve } from "node:path";
 import { type CloudAdminError, type ErrorRecord, UsageError, toErrorRecord } from "@cloudadmin/errors";
-import type { InventorySource, IpRecord, ReadInventoryOptions } from "@cloudadmin/ip-inventory";
+import type { InventorySource, IpChange, IpRecord, ReadInventoryOptions } from "@cloudadmin/ip-inventory";
 import type { CommandModule } from "../command-module.js";
 import type { CommandContext } from "../context.js";
 import { ExitCode, exitCodeForScopes } from "../exit-codes.js";
@@ -17,12 +17,20 @@ const FIND_TABLE = [
   "publicIpKind",
   "anomaly",
 ];
+/** A diff side for people: its resource's name, with the ID when the name alone cannot tell the two apart. */
+function holderLabel(side: IpRecord | null, other: IpRecord | null): string {
+  if (!side) return "";
+  const name = side.resourceName ?? side.resourceId;
+  return other && other.resourceName === side.resourceName && other.resourceId !== side.resourceId
+    ? `${name} (${side.resourceId.slice(side.resourceId.lastIndexOf("/") + 1)})`
+    : name;
+}
 const DIFF_COLUMNS = [
   "change",
   "ip",
-  { name: "before.cloud", header: "cloud" },
-  { name: "before.resourceName", header: "beforeResource" },
-  { name: "after.resourceName", header: "afterResource" },
+  { name: "cloud", value: (c: IpChange) => (c.after ?? c.before)?.cloud },
+  { name: "before", value: (c: IpChange) => holderLabel(c.before, c.after) },
+  { name: "after", value: (c: IpChange) => holderLabel(c.after, c.before) },
   { name: "before.state", header: "beforeState" },
   { name: "after.state", header: "afterState" },
   { name: "before.networkInterfaceId", header: "beforeInterface" },
