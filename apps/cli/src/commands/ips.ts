@@ -143,13 +143,15 @@ async function find(
   const errors: ErrorRecord[] = [];
   const onError = (e: CloudAdminError) => errors.push(toErrorRecord(e));
   const read = await readOptions(ctx, from);
-  let documents = 0;
+  // A name query reads the sources twice (its IPs' other holders): count and warn once per source.
+  const documents = new Set<string>();
   const saved = () =>
     lib.readInventory(from, {
       ...read,
       onError,
       onDocument: (info) => {
-        documents++;
+        if (documents.has(info.source)) return;
+        documents.add(info.source);
         if (info.errors.length > 0)
           ctx.log.warn(`${info.source} lists ${info.errors.length} scope(s) its run could not read`);
       },
@@ -165,11 +167,12 @@ async function find(
     })();
   }
   let matches = 0;
-  const anomalies = { "public-ip-shared": 0, "private-ip-duplicate": 0 };
+  const anomalies = { publicIpShared: 0, privateIpDuplicate: 0 };
   const items = (async function* () {
     for await (const hit of lib.findIps(input, parsed, { signal: ctx.signal })) {
       matches++;
-      if (hit.anomaly) anomalies[hit.anomaly]++;
+      if (hit.anomaly === "public-ip-shared") anomalies.publicIpShared++;
+      else if (hit.anomaly === "private-ip-duplicate") anomalies.privateIpDuplicate++;
       yield hit;
     }
     if (matches === 0) ctx.log.warn(`no IP matches ${queries.join(", ")}`);
@@ -177,14 +180,14 @@ async function find(
   await ctx.emit({
     items,
     errors: () => errors,
-    summary: () => ({ queries, matches, ...anomalies, sources: documents, live }),
+    summary: () => ({ queries, matches, ...anomalies, sources: documents.size, live }),
     ...(ctx.format === "table" ? { columns: FIND_TABLE } : {}),
   });
   if (errors.length === 0) return ExitCode.ok;
   ctx.log.error(
     `${errors.length} scope(s) could not be read (${errors[0]?.code}); see errors[] or rerun with -v`,
   );
-  return exitCodeForScopes(scopes.ok + documents, errors.length);
+  return exitCodeForScopes(scopes.ok + documents.size, errors.length);
 }
 
 function liveClouds(value: unknown): Live[] {
