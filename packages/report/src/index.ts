@@ -26,7 +26,6 @@ import { type PhotoSourceOptions, photoCollector } from "./photos.js";
 import { zoomCollector } from "./zoom.js";
 
 export { type ReportKind, reportKindFor } from "./kinds.js";
-export { parseLeakSamples } from "./leak.js";
 export { jsonForScript } from "./page.js";
 export type { PhotoSourceOptions } from "./photos.js";
 

@@ -72,7 +72,8 @@ export function leakCollector() {
         if (text(s, "phase") === "allocation-failed") data.events.push({ t, label: "allocation failed" });
       }
       const last = samples.at(-1);
-      if (last && data.limit !== null && !["holding", "released"].includes(text(last, "phase"))) {
+      // Still allocating when the samples stop (not holding, released or sampling a hold).
+      if (last && data.limit !== null && ["start", "allocated", "touched"].includes(text(last, "phase"))) {
         const ws = data.workingSet.at(-1) ?? data.rss.at(-1) ?? 0;
         if (ws >= data.limit * NEAR_LIMIT)
           data.events.push({ t: data.t.at(-1) ?? 0, label: "samples end near the limit: OOM-killed" });
@@ -80,24 +81,4 @@ export function leakCollector() {
       return data;
     },
   };
-}
-
-/**
- * Reads the NDJSON samples of `cloudadmin leak-memory --json` (one JSON object per line). Lines that
- * are not samples (a truncated last line after a kill, blank lines) are skipped and counted.
- */
-export function parseLeakSamples(ndjson: string): { samples: Item[]; skipped: number } {
-  const samples: Item[] = [];
-  let skipped = 0;
-  for (const line of ndjson.split("\n")) {
-    if (line.trim() === "") continue;
-    try {
-      const value = asItem(JSON.parse(line));
-      if (text(value, "t") !== "" && num(value, "allocatedBytes") !== null) samples.push(value);
-      else skipped += 1;
-    } catch {
-      skipped += 1;
-    }
-  }
-  return { samples, skipped };
 }

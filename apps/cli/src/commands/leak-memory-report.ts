@@ -1,4 +1,5 @@
-import { readFile, stat } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { UsageError } from "@cloudadmin/errors";
 import { type CommandContext, expandOutTarget } from "../context.js";
@@ -59,25 +60,31 @@ export async function leakMemoryReport(
     throw new UsageError("leak-memory report needs a samples file: the --json output of an earlier run");
   }
   const path = resolve(ctx.io.cwd, samplesFile);
-  const text = await readFile(path, "utf8").catch((cause: NodeJS.ErrnoException) => {
+  await stat(path).catch((cause: NodeJS.ErrnoException) => {
     throw new UsageError(`cannot read ${samplesFile}: ${cause.code ?? cause.message}`, { cause });
   });
-  const { parseLeakSamples, renderReport } = await import("@cloudadmin/report");
-  const { samples, skipped } = parseLeakSamples(text);
+  const [{ readLeakSamples }, { renderReport }] = await Promise.all([
+    import("@cloudadmin/memory-leaker"),
+    import("@cloudadmin/report"),
+  ]);
+  // memory-leaker's own reader checks every sample; a last line cut short by an OOM kill is dropped.
+  const samples: unknown[] = [];
+  for await (const sample of readLeakSamples(createReadStream(path), {
+    source: samplesFile,
+    allowTruncatedEnd: true,
+  })) {
+    samples.push(sample);
+  }
   if (samples.length === 0) {
     throw new UsageError(
       `${samplesFile} holds no leak-memory samples (run leak-memory with --json to record them)`,
     );
   }
-  if (skipped > 0)
-    ctx.log.warn(
-      `${skipped} line${skipped === 1 ? "" : "s"} of ${samplesFile} were not samples and were skipped`,
-    );
   const html = await renderReport({
     command: "leak-memory",
     generatedAt: new Date().toISOString(),
     items: samples,
-    summary: { samples: samples.length, skippedLines: skipped },
+    summary: { samples: samples.length },
   });
   const sink = await ctx.openOutput("text/html; charset=utf-8", ctx.globals.report);
   try {
