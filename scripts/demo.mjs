@@ -38,10 +38,24 @@ const demos = [
   // Who holds these IPs, across both clouds (the jobs run live against the simulator).
   [
     "ips find",
-    ["ips", "find", "10.0.0.0/28", "10.1.0.0/28", "--live", "azure,aws", "--simulate", "-o", "table"],
+    [
+      "ips",
+      "find",
+      "10.0.0.0/28",
+      "10.1.0.0/28",
+      "--live",
+      "azure,aws",
+      "--simulate",
+      "-o",
+      "table",
+      ...report("ips-find"),
+    ],
   ],
   // What changed between two ec2-ips runs (prepared below: an instance stopped, one gone, one recreated).
-  ["ips diff", ["ips", "diff", join(work, "ec2-1.json"), join(work, "ec2-2.json"), "-o", "table"]],
+  [
+    "ips diff",
+    ["ips", "diff", join(work, "ec2-1.json"), join(work, "ec2-2.json"), "-o", "table", ...report("ips-diff")],
+  ],
   ["doctor", ["doctor", "--simulate", "-o", "table", ...report("doctor")]],
   [
     "sim",
