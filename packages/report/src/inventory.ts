@@ -50,7 +50,14 @@ export function inventoryCollector() {
       const item = isDiff ? (entry.after ? after : before) : entry;
       const was =
         isDiff && entry.before && entry.after
-          ? [text(before, "resourceName", "resourceId"), text(before, "state")].filter(Boolean).join(", ")
+          ? [
+              text(before, "resourceName"),
+              // A holder recreated under the same name is told apart by its ID.
+              text(before, "resourceId") === text(before, "resourceName") ? "" : text(before, "resourceId"),
+              text(before, "state"),
+            ]
+              .filter(Boolean)
+              .join(", ")
           : "";
       // ips find/diff records hold one IP each (ip + visibility); job records hold lists.
       const ip = text(item, "ip");
