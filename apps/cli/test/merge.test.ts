@@ -75,6 +75,31 @@ describe("merge", () => {
     }, 120_000);
   }
 
+  it("the union of 3 azure-vm-ips shards equals the unsharded run, scopes included", async () => {
+    const run = async (extra: string[], out: string) => {
+      const r = await cli(["azure-vm-ips", "--simulate", ...extra, "-o", "json", "--out", out]);
+      expect([0, 5], r.stderr).toContain(r.code);
+      return JSON.parse(await readFile(join(work, out), "utf8")) as Omit<Doc, "items"> & {
+        items: Array<{ vmId: string; subscriptionId: string }>;
+      };
+    };
+    const all = await run([], "azure.json");
+    const files: string[] = [];
+    const covered: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const doc = await run(["--shard", `${i}/3`], `azure-${i}.json`);
+      expect(doc.shard).toEqual({ index: i, count: 3 });
+      covered.push(...(doc.scopes ?? []));
+      files.push(`azure-${i}.json`);
+    }
+    const subscriptions = new Set(all.items.map((v) => v.subscriptionId.toLowerCase()));
+    for (const s of subscriptions) expect(covered.map((c) => c.toLowerCase())).toContain(s);
+    const r = await cli(["merge", ...files, "-o", "json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const merged = JSON.parse(r.stdout) as { items: Array<{ vmId: string }> };
+    expect(merged.items.map((v) => v.vmId).sort()).toEqual(all.items.map((v) => v.vmId).sort());
+  }, 120_000);
+
   it("reports a missing shard as an errors entry (exit 5)", async () => {
     const files = [await shardRun(0, 3), await shardRun(2, 3)];
     const r = await cli(["merge", ...files, "-o", "json"]);

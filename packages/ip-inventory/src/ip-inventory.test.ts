@@ -6,7 +6,7 @@ import { mergeInventories } from "./merge.js";
 import { parseQuery } from "./query.js";
 import { readInventory } from "./read.js";
 import type { IpRecord } from "./record.js";
-import { pickSnapshots } from "./snapshots.js";
+import { pickSnapshots, stampOf } from "./snapshots.js";
 import type { InventorySource } from "./source.js";
 
 const T = "2026-12-01T00:00:00.000Z";
@@ -357,6 +357,16 @@ describe("mergeInventories", () => {
     await expect(
       mergeInventories([mem("s.json", doc("ec2-ips", [], { shard: { index: 3, count: 3 } }))]),
     ).rejects.toThrow(/not valid/);
+  });
+});
+
+describe("stampOf", () => {
+  it("reads the CLI's {timestamp}, the Functions app's names and ISO times", () => {
+    const at = (name: string) => stampOf(name)?.date.toISOString() ?? null;
+    expect(at("ec2-ips/2026-11-28T02-15-00Z.json")).toBe("2026-11-28T02:15:00.000Z");
+    expect(at("vm-ips/2026-11-28T021500Z.json")).toBe("2026-11-28T02:15:00.000Z");
+    expect(at("x/2026-11-28T02:15:00.250Z/shard-0.json")).toBe("2026-11-28T02:15:00.250Z");
+    expect(at("vm-ips/latest.json")).toBeNull();
   });
 });
 

@@ -20,10 +20,10 @@ export interface ListSnapshotsOptions extends BlobAuthOptions {
   signal?: AbortSignal;
 }
 
-// `2026-11-28T02-15-00Z` (the CLI's `{timestamp}`), `2026-11-28T02:15:00.000Z`, `20261128T021500Z`...
+/** The UTC time written in a blob name: `2026-11-28T02-15-00Z` (the CLI's `{timestamp}`), `2026-11-28T021500Z` (the Functions app), `2026-11-28T02:15:00.000Z`... */
 const STAMP = /(\d{4})-?(\d{2})-?(\d{2})T(\d{2})[-:]?(\d{2})[-:]?(\d{2})(?:[.,](\d{1,9}))?Z/;
 
-function stampOf(name: string): { text: string; date: Date } | null {
+export function stampOf(name: string): { text: string; date: Date } | null {
   const m = STAMP.exec(name);
   if (!m) return null;
   const [, y, mo, d, h, mi, s, frac] = m;
