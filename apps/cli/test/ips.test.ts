@@ -334,6 +334,21 @@ describe("ips find", () => {
   });
 });
 
+describe("blob URLs", () => {
+  it("refuses plain http to a non-loopback host before any request (exit 3)", async () => {
+    for (const url of [
+      "http://storage.example.com/devstoreaccount1/inv/vms.json",
+      "http://app.localhost:10000/devstoreaccount1/inv/vms.json",
+    ]) {
+      const r = await cli(["ips", "find", "10.0.0.1", "--from", url], {
+        AZURE_STORAGE_CONNECTION_STRING: azurite.connectionString,
+      });
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stdout).toBe("");
+    }
+  });
+});
+
 describe("ips diff", () => {
   let changed: AwsInstance;
   let removed: AwsInstance;

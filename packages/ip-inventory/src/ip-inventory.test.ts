@@ -6,7 +6,7 @@ import { mergeInventories } from "./merge.js";
 import { parseQuery } from "./query.js";
 import { readInventory } from "./read.js";
 import type { IpRecord } from "./record.js";
-import { pickSnapshots, stampOf } from "./snapshots.js";
+import { groupSnapshots, pickSnapshots, stampOf } from "./snapshots.js";
 import type { InventorySource } from "./source.js";
 
 const T = "2026-12-01T00:00:00.000Z";
@@ -367,6 +367,33 @@ describe("stampOf", () => {
     expect(at("vm-ips/2026-11-28T021500Z.json")).toBe("2026-11-28T02:15:00.000Z");
     expect(at("x/2026-11-28T02:15:00.250Z/shard-0.json")).toBe("2026-11-28T02:15:00.250Z");
     expect(at("vm-ips/latest.json")).toBeNull();
+  });
+});
+
+describe("groupSnapshots", () => {
+  it("makes one snapshot of each run's shards and leaves latest.json out", () => {
+    const at = (iso: string) => new Date(iso);
+    const snapshots = groupSnapshots(
+      [
+        { name: "vm-ips/2026-12-01T000000Z.json", lastModified: at("2026-12-01T00:00:05Z") },
+        { name: "vm-ips/latest.json", lastModified: at("2026-12-02T00:00:05Z") },
+        { name: "ec2/2026-12-02T00-00-00Z/shard-1.json", lastModified: at("2026-12-02T00:01:00Z") },
+        { name: "ec2/2026-12-02T00-00-00Z/shard-0.json", lastModified: at("2026-12-02T00:02:00Z") },
+        { name: "ec2-ips/shards/uid-1/shard-0-of-2.json", lastModified: at("2026-12-03T00:01:00Z") },
+        { name: "ec2-ips/shards/uid-1/shard-1-of-2.json", lastModified: at("2026-12-03T00:03:00Z") },
+        { name: "notes.txt", lastModified: at("2026-12-04T00:00:00Z") },
+      ],
+      (name) => `u/${name}`,
+    );
+    expect(snapshots.map((s) => [s.takenAt.toISOString(), s.names.length])).toEqual([
+      ["2026-12-01T00:00:00.000Z", 1],
+      ["2026-12-02T00:00:00.000Z", 2],
+      ["2026-12-03T00:03:00.000Z", 2],
+    ]);
+    expect(snapshots[2]?.urls).toEqual([
+      "u/ec2-ips/shards/uid-1/shard-0-of-2.json",
+      "u/ec2-ips/shards/uid-1/shard-1-of-2.json",
+    ]);
   });
 });
 

@@ -51,29 +51,56 @@ export async function listSnapshots(
   const container = createContainerClient(containerUrl, options);
   const base = containerUrl.split("?")[0]?.replace(/\/+$/, "") ?? containerUrl;
   const query = new URL(containerUrl).search;
-  const groups = new Map<string, Snapshot>();
+  const blobs: BlobEntry[] = [];
   try {
     for await (const blob of container.listBlobsFlat({
       ...(options.prefix ? { prefix: options.prefix } : {}),
       ...(options.signal ? { abortSignal: options.signal } : {}),
     })) {
-      const leaf = blob.name.slice(blob.name.lastIndexOf("/") + 1).toLowerCase();
-      if (leaf.startsWith("latest.")) continue;
-      if (!/\.(json|ndjson|jsonl|csv)$/.test(leaf)) continue;
-      const stamp = stampOf(blob.name);
-      const takenAt = stamp?.date ?? blob.properties.lastModified;
-      const key = stamp
-        ? `${blob.name.slice(0, blob.name.indexOf(stamp.text))}|${stamp.text}`
-        : `blob|${blob.name}`;
-      const url = `${base}/${blob.name.split("/").map(encodeURIComponent).join("/")}${query}`;
-      const group = groups.get(key);
-      if (group) {
-        group.urls.push(url);
-        group.names.push(blob.name);
-      } else groups.set(key, { takenAt, urls: [url], names: [blob.name] });
+      blobs.push({ name: blob.name, lastModified: blob.properties.lastModified });
     }
   } catch (error) {
     throw blobReadError(base, error);
+  }
+  return groupSnapshots(
+    blobs,
+    (name) => `${base}/${name.split("/").map(encodeURIComponent).join("/")}${query}`,
+  );
+}
+
+/** A blob as a container listing gives it. */
+export interface BlobEntry {
+  name: string;
+  lastModified: Date;
+}
+
+/**
+ * Snapshots of a container listing, oldest first. A snapshot is one blob, or the shards of one run:
+ * blobs whose names hold the same timestamp, or `shard-<n>...` blobs in one folder (the Indexed Job
+ * writes them under its run's UID), taken at the latest of their times. `latest.*` and files that
+ * are no inventory (by extension) are left out.
+ */
+export function groupSnapshots(blobs: readonly BlobEntry[], urlOf: (name: string) => string): Snapshot[] {
+  const groups = new Map<string, Snapshot>();
+  for (const blob of blobs) {
+    const slash = blob.name.lastIndexOf("/");
+    const leaf = blob.name.slice(slash + 1).toLowerCase();
+    if (leaf.startsWith("latest.")) continue;
+    if (!/\.(json|ndjson|jsonl|csv)$/.test(leaf)) continue;
+    const stamp = stampOf(blob.name);
+    const folder = blob.name.slice(0, slash + 1);
+    const key = stamp
+      ? `${blob.name.slice(0, blob.name.indexOf(stamp.text))}|${stamp.text}`
+      : /^shard-\d+/.test(leaf)
+        ? `folder|${folder}`
+        : `blob|${blob.name}`;
+    const takenAt = stamp?.date ?? blob.lastModified;
+    const group = groups.get(key);
+    if (group) {
+      group.urls.push(urlOf(blob.name));
+      group.names.push(blob.name);
+      if (!stamp && takenAt > group.takenAt) group.takenAt = takenAt;
+    } else groups.set(key, { takenAt, urls: [urlOf(blob.name)], names: [blob.name] });
   }
   return [...groups.values()].sort((a, b) => a.takenAt.getTime() - b.takenAt.getTime());
 }
