@@ -217,6 +217,7 @@ const args = JSON.parse(argsJson);
 const lib = await import(libUrl);
 globalThis.gc?.();
 const baseRss = process.memoryUsage().rss;
+const c0 = process.cpuUsage();
 const t0 = performance.now();
 let result;
 if (mode === "parse") {
@@ -248,11 +249,15 @@ if (mode === "parse") {
   result = { counts, changes };
 }
 const ms = performance.now() - t0;
-process.stdout.write(JSON.stringify({ ms, baseRss, peakRss: process.resourceUsage().maxRSS * 1024, result }));
+const cpu = process.cpuUsage(c0);
+const cpuMs = (cpu.user + cpu.system) / 1000;
+process.stdout.write(JSON.stringify({ ms, cpuMs, baseRss, peakRss: process.resourceUsage().maxRSS * 1024, result }));
 `;
 
 export interface ChildRun<T> {
   ms: number;
+  /** CPU time of the step (user + system): steadier than wall time on a shared machine. */
+  cpuMs: number;
   baseRss: number;
   peakRss: number;
   result: T;
