@@ -170,6 +170,16 @@ describe("readInventory", () => {
     ]);
   });
 
+  it("reads its own find output back (json and ndjson)", async () => {
+    const hits = await all(
+      findIps(readInventory(mem("a.json", doc("ec2-ips", [ec2("i-1")]))), ["0.0.0.0/0"]),
+    );
+    const again = await all(readInventory(mem("hits.json", doc("ips", hits))));
+    expect(again).toEqual(hits.map(({ anomaly: _a, ...r }) => r));
+    const nd = await all(readInventory(mem("hits.ndjson", hits.map((h) => JSON.stringify(h)).join("\n"))));
+    expect(nd).toEqual(again);
+  });
+
   it("reads a document with no items (an empty shard) as an empty inventory", async () => {
     for (const indent of [0, 2]) {
       const text = doc("ec2-ips", [], { shard: { index: 0, count: 1 }, scopes: [] }, indent);

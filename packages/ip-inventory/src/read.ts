@@ -6,7 +6,7 @@ import {
   InvalidInputError,
   PartialFailureError,
 } from "@cloudadmin/errors";
-import type { Shard } from "@cloudadmin/paging";
+import type { JobOptions, Shard } from "@cloudadmin/paging";
 import { parse as parseCsv } from "csv-parse";
 import { scanJsonDocument } from "./json-items.js";
 import {
@@ -43,7 +43,7 @@ export interface InventoryDocumentInfo {
 }
 
 /** Options of {@link readInventory}. */
-export interface ReadInventoryOptions extends SourceOptions {
+export interface ReadInventoryOptions extends SourceOptions, Pick<JobOptions, "signal" | "onError"> {
   /** Every source's format (default: from the name's extension, else sniffed from its first bytes). */
   format?: InventoryFormat;
   /** Called when a source has been read to its end, with what it held besides items. */
@@ -55,8 +55,8 @@ export interface ReadInventoryOptions extends SourceOptions {
   onError?: (error: CloudAdminError) => void;
 }
 
-/** The commands whose documents are inventories (`ips find` output is one too). */
-const INVENTORY_COMMANDS = new Set(["azure-vm-ips", "ec2-ips", "ips find", "ips-find", "merge"]);
+/** The commands whose documents are inventories (`ips find` output, command `ips`, is one too). */
+const INVENTORY_COMMANDS = new Set(["azure-vm-ips", "ec2-ips", "ips", "merge"]);
 
 /** A raw item with the time it was observed. */
 export interface RawItem {
