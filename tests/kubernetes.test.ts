@@ -58,6 +58,7 @@ describe("Kubernetes job manifests", () => {
         "CronJob",
         "Job",
         "Job",
+        "Job",
         "Namespace",
         "ServiceAccount",
         "ServiceAccount",
@@ -87,37 +88,43 @@ describe("Kubernetes job manifests", () => {
     }
   });
 
-  it("the sharded inventory is an Indexed Job whose completion index reaches --shard without a shell", async () => {
-    const { doc } = (await documents()).find((d) => d.file === "ec2-ips-indexed-job.yaml") ?? {};
-    const spec = doc?.spec as unknown as {
-      completionMode: string;
-      completions: number;
-      parallelism: number;
-      template: {
-        spec: {
-          containers: Array<{
-            command?: string[];
-            args: string[];
-            env: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
-          }>;
+  it("the sharded inventories are Indexed Jobs whose completion index reaches --shard without a shell", async () => {
+    const indexed = (await documents()).filter((d) => d.file.endsWith("-indexed-job.yaml"));
+    expect(indexed.map((d) => d.file).sort()).toEqual([
+      "azure-vm-ips-indexed-job.yaml",
+      "ec2-ips-indexed-job.yaml",
+    ]);
+    for (const { file, doc } of indexed) {
+      const spec = doc?.spec as unknown as {
+        completionMode: string;
+        completions: number;
+        parallelism: number;
+        template: {
+          spec: {
+            containers: Array<{
+              command?: string[];
+              args: string[];
+              env: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }>;
+            }>;
+          };
         };
       };
-    };
-    expect(spec.completionMode).toBe("Indexed");
-    expect(spec.parallelism).toBe(spec.completions);
-    const [container] = spec.template.spec.containers;
-    expect(container?.command).toBeUndefined();
-    const args = container?.args ?? [];
-    expect(args[0]).toBe("ec2-ips");
-    expect(args).toContain(`--shard=$(JOB_COMPLETION_INDEX)/${spec.completions}`);
-    expect(args.find((a) => a.startsWith("--out="))).toMatch(
-      /^--out=\$\(STORAGE_URL\)\/.*\$\(RUN_ID\).*\$\(JOB_COMPLETION_INDEX\).*\.json$/,
-    );
-    // $(VAR) expands only from variables the container declares (or the controller adds).
-    const env = new Map(container?.env.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]));
-    expect(env.get("JOB_COMPLETION_INDEX")).toBe(
-      "metadata.annotations['batch.kubernetes.io/job-completion-index']",
-    );
-    expect(env.get("RUN_ID")).toBe("metadata.labels['batch.kubernetes.io/controller-uid']");
+      expect(spec.completionMode).toBe("Indexed");
+      expect(spec.parallelism).toBe(spec.completions);
+      const [container] = spec.template.spec.containers;
+      expect(container?.command).toBeUndefined();
+      const args = container?.args ?? [];
+      expect(args[0], file).toBe(file.replace("-indexed-job.yaml", ""));
+      expect(args).toContain(`--shard=$(JOB_COMPLETION_INDEX)/${spec.completions}`);
+      expect(args.find((a) => a.startsWith("--out="))).toMatch(
+        /^--out=\$\(STORAGE_URL\)\/.*\$\(RUN_ID\).*\$\(JOB_COMPLETION_INDEX\).*\.json$/,
+      );
+      // $(VAR) expands only from variables the container declares (or the controller adds).
+      const env = new Map(container?.env.map((e) => [e.name, e.valueFrom?.fieldRef?.fieldPath]));
+      expect(env.get("JOB_COMPLETION_INDEX")).toBe(
+        "metadata.annotations['batch.kubernetes.io/job-completion-index']",
+      );
+      expect(env.get("RUN_ID")).toBe("metadata.labels['batch.kubernetes.io/controller-uid']");
+    }
   });
 });
