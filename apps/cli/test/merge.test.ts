@@ -51,7 +51,7 @@ describe("merge", () => {
       const shards = await Promise.all(
         files.map(async (f) => JSON.parse(await readFile(join(work, f), "utf8")) as Doc),
       );
-      shards.forEach((doc, i) => expect(doc.shard).toEqual({ index: i, count: n }));
+      for (const [i, doc] of shards.entries()) expect(doc.shard).toEqual({ index: i, count: n });
       // Every instance is read by exactly one shard.
       expect(shards.flatMap(ids).sort()).toEqual(ids(whole));
       const r = await cli(["merge", ...files.reverse(), "-o", "json"]);

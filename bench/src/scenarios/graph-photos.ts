@@ -10,7 +10,7 @@ import {
   startSimulator,
 } from "@cloudadmin/cloud-sim";
 import { type UserPhotoItem, syncUserPhotos } from "@cloudadmin/user-photos";
-import { Client, ResponseType } from "@microsoft/microsoft-graph-client";
+import { Client, type FetchOptions, ResponseType } from "@microsoft/microsoft-graph-client";
 import { Agent } from "undici";
 import { benchResult, measureRequestRate, timed } from "../measure.js";
 import type { BenchContext, BenchResult, Scenario } from "../scenario.js";
@@ -74,7 +74,9 @@ function graphClient(sim: Simulator, dispatcher: Agent): Client {
     baseUrl: `${sim.httpsUrl}/`,
     customHosts: new Set([new URL(sim.httpsUrl).hostname]),
     defaultVersion: "v1.0",
-    fetchOptions: { dispatcher },
+    // Node's fetch takes an undici dispatcher; the DOM's RequestInit type (pulled in with playwright-core's
+    // types in this package) does not name it.
+    fetchOptions: { dispatcher } as FetchOptions,
   });
 }
 

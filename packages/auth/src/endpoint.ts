@@ -27,8 +27,11 @@ export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.toLowerCase();
   if (host === "localhost" || host === "localhost.") return true;
   if (host === "[::1]" || host === "::1") return true;
-  const v4 = IPV4_LOOPBACK.exec(host);
-  return v4 !== null && v4.slice(1).every((part) => Number(part) <= 255);
+  return (
+    IPV4_LOOPBACK.exec(host)
+      ?.slice(1)
+      .every((part) => Number(part) <= 255) ?? false
+  );
 }
 
 /** True when a URL may carry credentials: https anywhere, http only on loopback. */

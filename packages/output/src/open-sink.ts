@@ -53,7 +53,8 @@ export interface OpenSinkOptions extends Omit<BlobSinkOptions, "contentType"> {
  * ```
  */
 export async function openSink(target: string, options: OpenSinkOptions = {}): Promise<Sink> {
-  if (target.trim() === "") throw new UsageError("the output target is empty: name a file path or an Azure Blob URL");
+  if (target.trim() === "")
+    throw new UsageError("the output target is empty: name a file path or an Azure Blob URL");
   if (looksLikeUrl(target)) {
     // Validate before anything else so a bad URL is reported the same way whatever the credentials.
     parseBlobUrl(target, { kind: "blob" });

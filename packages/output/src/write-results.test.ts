@@ -475,9 +475,9 @@ describe("a run that produced nothing useful", () => {
 
   it("writes nothing to the sink when the items fail before the first one", async () => {
     const { sink, state } = memorySink();
-    async function* failing(): AsyncGenerator<never> {
-      throw new Error("401 from the service");
-    }
+    const failing = (): AsyncIterable<never> => ({
+      [Symbol.asyncIterator]: () => ({ next: () => Promise.reject(new Error("401 from the service")) }),
+    });
     await expect(
       writeResults({ format: "json", command: "zoom-licenses", items: failing(), sink }),
     ).rejects.toThrow("401");

@@ -8,9 +8,9 @@ describe("retryAfterFromHeaders", () => {
     expect(retryAfterFromHeaders({ "X-Ms-Retry-After-Ms": "250" })).toBe(250);
     expect(retryAfterFromHeaders({ "retry-after": ["3"] })).toBe(3000);
     const now = Date.parse("2026-12-04T10:00:00Z");
-    expect(retryAfterFromHeaders((n) => (n === "retry-after" ? "Fri, 04 Dec 2026 10:00:07 GMT" : null), now)).toBe(
-      7000,
-    );
+    expect(
+      retryAfterFromHeaders((n) => (n === "retry-after" ? "Fri, 04 Dec 2026 10:00:07 GMT" : null), now),
+    ).toBe(7000);
     expect(retryAfterFromHeaders({ "retry-after": "soon" })).toBeUndefined();
     expect(retryAfterFromHeaders({})).toBeUndefined();
   });
@@ -41,7 +41,9 @@ describe("withTimeout", () => {
     expect(seen?.aborted).toBe(false);
     await timer.advance(1);
     expect(await outcome).toMatchObject({ code: "ERR_TIMEOUT", retryable: true });
-    expect(String((await outcome as Error).message)).toContain("DescribeInstances got no answer within 5 s");
+    expect(String(((await outcome) as Error).message)).toContain(
+      "DescribeInstances got no answer within 5 s",
+    );
     expect(seen?.aborted).toBe(true);
   });
 
@@ -56,7 +58,8 @@ describe("withTimeout", () => {
     const timer = new FakeTimer();
     const run = new AbortController();
     const pending = withTimeout(
-      (signal) => new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
+      (signal) =>
+        new Promise<never>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason))),
       { timer, signal: run.signal },
     ).catch((e: unknown) => e);
     run.abort();

@@ -18,7 +18,8 @@ export interface Shard {
  * ```
  */
 export function shardOf(id: string, count: number): number {
-  if (!Number.isInteger(count) || count < 1) throw new UsageError(`a shard count must be a whole number >= 1, not ${count}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new UsageError(`a shard count must be a whole number >= 1, not ${count}`);
   let hash = 0x811c9dc5;
   for (const byte of Buffer.from(id.toLowerCase(), "utf8")) {
     hash ^= byte;
