@@ -109,7 +109,13 @@ async function findPhoto(
     .filter((id): id is string => typeof id === "string");
   let noPhotoForm: string | null = null;
   let otherForm: string | null = null;
+  let etag: ((row: Row) => ProbeResult) | undefined;
+  let read = 0;
+  // Read users until one with a photo has answered the version question and one without has shown
+  // which "no photo" form the tenant uses (metadata only after the first photo: one request each).
   for (const [n, id] of ids.entries()) {
+    if (etag && (noPhotoForm !== null || otherForm !== null)) break;
+    read = n + 1;
     const path = `/users/${encodeURIComponent(id)}/photo`;
     const meta = await graph.get(path, { phase: "reading photo metadata", scope: `user ${n + 1}` });
     if (meta.status === 401 || meta.status === 403) throw answerError(meta, "reading photo metadata");
@@ -128,33 +134,40 @@ async function findPhoto(
       noPhotoForm ??= `200 with the placeholder (id ${JSON.stringify(String(body.id ?? ""))})`;
       continue;
     }
-    const mediaEtag = String(body["@odata.mediaEtag"] ?? "");
-    const value = await graph.get(`${path}/$value`, {
-      phase: "downloading the photo",
-      scope: `user ${n + 1}`,
-    });
-    const header = value.status === 200 ? value.headers.get("etag") : null;
-    const noPhoto = (row: Row) => noPhotoRow(row, noPhotoForm, otherForm, n + 1);
-    if (value.status !== 200) {
-      const detail = `/photo had mediaEtag ${mediaEtag || "(empty)"} but $value answered ${value.status}${value.code ? ` ${value.code}` : ""}`;
-      return { etag: (row) => row(MEDIA_ETAG_ASSUMPTION, "differs", detail), noPhoto };
-    }
-    if (header === null) {
-      const detail = `$value sent no ETag header (mediaEtag ${mediaEtag || "(empty)"}); nothing to compare, and the job does not need it`;
-      return { etag: (row) => row(MEDIA_ETAG_ASSUMPTION, "unknown", detail), noPhoto };
-    }
-    if (mediaEtag !== "" && bareEtag(header) === bareEtag(mediaEtag)) {
-      const detail = `mediaEtag ${mediaEtag} equals $value's ETag ${header}`;
-      return { etag: (row) => row(MEDIA_ETAG_ASSUMPTION, "holds", detail), noPhoto };
-    }
-    const detail = `/photo says mediaEtag ${mediaEtag || "(empty)"}, $value's ETag is ${header}`;
-    return { etag: (row) => row(MEDIA_ETAG_ASSUMPTION, "differs", detail), noPhoto };
+    if (etag) continue;
+    etag = await compareVersions(graph, path, String(body["@odata.mediaEtag"] ?? ""), n + 1);
   }
-  const detail = `none of the ${ids.length} users listed has a photo`;
   return {
-    etag: (row) => row(MEDIA_ETAG_ASSUMPTION, "unknown", detail),
-    noPhoto: (row) => noPhotoRow(row, noPhotoForm, otherForm, ids.length),
+    etag:
+      etag ??
+      ((row) => row(MEDIA_ETAG_ASSUMPTION, "unknown", `none of the ${ids.length} users listed has a photo`)),
+    noPhoto: (row) => noPhotoRow(row, noPhotoForm, otherForm, read),
   };
+}
+
+/** Reads one photo's `$value` and compares its ETag header with the mediaEtag `/photo` gave. */
+async function compareVersions(
+  graph: GraphConnection,
+  path: string,
+  mediaEtag: string,
+  user: number,
+): Promise<(row: Row) => ProbeResult> {
+  const value = await graph.get(`${path}/$value`, { phase: "downloading the photo", scope: `user ${user}` });
+  const header = value.status === 200 ? value.headers.get("etag") : null;
+  if (value.status !== 200) {
+    const detail = `/photo had mediaEtag ${mediaEtag || "(empty)"} but $value answered ${value.status}${value.code ? ` ${value.code}` : ""}`;
+    return (row) => row(MEDIA_ETAG_ASSUMPTION, "differs", detail);
+  }
+  if (header === null) {
+    const detail = `$value sent no ETag header (mediaEtag ${mediaEtag || "(empty)"}); nothing to compare, and the job does not need it`;
+    return (row) => row(MEDIA_ETAG_ASSUMPTION, "unknown", detail);
+  }
+  if (mediaEtag !== "" && bareEtag(header) === bareEtag(mediaEtag)) {
+    const detail = `mediaEtag ${mediaEtag} equals $value's ETag ${header}`;
+    return (row) => row(MEDIA_ETAG_ASSUMPTION, "holds", detail);
+  }
+  const detail = `/photo says mediaEtag ${mediaEtag || "(empty)"}, $value's ETag is ${header}`;
+  return (row) => row(MEDIA_ETAG_ASSUMPTION, "differs", detail);
 }
 
 function noPhotoRow(row: Row, seen: string | null, other: string | null, read: number): ProbeResult {

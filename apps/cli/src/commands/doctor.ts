@@ -144,15 +144,113 @@ async function checkZoom(ctx: CommandContext, row: DoctorCheck, signal: AbortSig
   };
 }
 
+/** One checked assumption of `doctor --probe` (the libraries' `ProbeResult`). Never holds a secret. */
+interface ProbeRow {
+  provider: string;
+  assumption: string;
+  status: "holds" | "differs" | "unknown";
+  detail: string;
+}
+
+/**
+ * The `--probe` calls for one provider whose basic check worked: the assumptions the job and our
+ * simulator make about the real service, checked where only a real tenant can confirm them.
+ */
+async function probeProvider(
+  ctx: CommandContext,
+  provider: Provider,
+  sim: SimulatorSession | undefined,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<ProbeRow[]> {
+  const scratch: DoctorCheck = {
+    provider,
+    credentials: "",
+    endpoint: "",
+    status: "ok",
+    identity: null,
+    message: "",
+  };
+  switch (provider) {
+    case "aws": {
+      const lib = await import("@cloudadmin/ec2-ips");
+      let settings: Awaited<ReturnType<typeof lib.resolveAwsSettings>>;
+      try {
+        settings = await lib.resolveAwsSettings({ env: ctx.env, mode: "sso" });
+      } catch {
+        ctx.log.info(
+          "aws: the profile has no IAM Identity Center (SSO) settings; the SSO refresh probe does not apply",
+        );
+        return [];
+      }
+      if (!settings.sso) return [];
+      const home = ctx.env.HOME ?? ctx.env.USERPROFILE;
+      return lib.probeSsoRefresh({
+        sso: settings.sso,
+        endpoints: settings.endpoints,
+        ...(home ? { home } : {}),
+        signal,
+        timeoutMs,
+      });
+    }
+    case "azure": {
+      const { endpoint, credential, ca } = await azureTarget(ctx, scratch, sim, {
+        endpointVar: "CLOUDADMIN_ARM_ENDPOINT",
+        defaultEndpoint: "https://management.azure.com",
+        tokenVar: "CLOUDADMIN_ARM_TOKEN",
+      });
+      const lib = await import("@cloudadmin/azure-vm-ips");
+      return lib.probeResourceGraph({ credential, endpoint, ...(ca ? { ca } : {}), signal, timeoutMs });
+    }
+    case "graph": {
+      const { endpoint, credential, ca } = await azureTarget(ctx, scratch, sim, {
+        endpointVar: "CLOUDADMIN_GRAPH_ENDPOINT",
+        defaultEndpoint: "https://graph.microsoft.com",
+        tokenVar: "CLOUDADMIN_GRAPH_TOKEN",
+      });
+      const lib = await import("@cloudadmin/user-photos");
+      // A few users, so that one without a photo shows which "no photo" form the tenant uses.
+      return lib.probeGraphPhotos({
+        credential,
+        endpoint,
+        ...(ca ? { ca } : {}),
+        signal,
+        timeoutMs,
+        maxUsers: 25,
+      });
+    }
+    case "zoom": {
+      const { lib, client } = await buildZoomClient(ctx, {});
+      return lib.probeZoomRateLimits({ client, signal });
+    }
+  }
+}
+
+/** A provider's basic check as the first `--probe` row. */
+function checkRow(check: DoctorCheck): ProbeRow {
+  return {
+    provider: check.provider,
+    assumption: "the credentials work (a harmless authenticated call)",
+    status: check.status === "ok" ? "holds" : "differs",
+    detail: [check.identity, check.message, check.endpoint && `at ${check.endpoint}`]
+      .filter(Boolean)
+      .join("; "),
+  };
+}
+
 export const doctorCommand: CommandModule = {
   name: "doctor",
   summary: "say which credentials and endpoint each provider would use, and whether they work",
   configure(command) {
     command
       .option("--providers <list>", `comma-separated providers to check (${PROVIDERS.join(",")})`)
+      .option(
+        "--probe",
+        "also check the real-service assumptions the jobs rely on (a few more harmless calls per provider)",
+      )
       .addHelpText(
         "after",
-        "\nFor each provider: where the credentials come from (never the secret itself), the endpoint, and\nwhether a harmless call there succeeds (STS GetCallerIdentity, one Resource Graph row, one Graph\nuser, one Zoom user). Exit 0 when every configured provider works, 3 when one refuses the\ncredentials or is misconfigured, 4 when one cannot be reached.\n\nExamples:\n  cloudadmin doctor\n  cloudadmin doctor --providers azure,graph -o json\n  cloudadmin doctor --simulate\n",
+        "\nFor each provider: where the credentials come from (never the secret itself), the endpoint, and\nwhether a harmless call there succeeds (STS GetCallerIdentity, one Resource Graph row, one Graph\nuser, one Zoom user). Exit 0 when every configured provider works, 3 when one refuses the\ncredentials or is misconfigured, 4 when one cannot be reached.\n\nWith --probe, each configured provider that works is asked a few more harmless questions: Resource\nGraph pages the inventory query, sends its quota headers and lets ComputeResources be read; Graph's\nphoto mediaEtag matches $value; Zoom's rate-limit headers are what the pacing expects; the SSO\ntoken can be refreshed. Each assumption is reported as holds, differs (with what was seen) or\nunknown; exit 0 when all hold, 5 otherwise. Attach the output to a bug report: it holds no secret.\n\nExamples:\n  cloudadmin doctor\n  cloudadmin doctor --probe -o table\n  cloudadmin doctor --providers azure,graph -o json\n  cloudadmin doctor --simulate\n",
       );
   },
   async run(ctx, options) {
@@ -173,6 +271,7 @@ export const doctorCommand: CommandModule = {
     const timeoutMs = ctx.globals.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     const checks: DoctorCheck[] = [];
     const failures: unknown[] = [];
+    const probes: ProbeRow[] = [];
     for (const provider of providers) {
       const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]);
       const row: DoctorCheck = {
@@ -193,12 +292,46 @@ export const doctorCommand: CommandModule = {
                 ? await checkGraph(ctx, row, sim, signal)
                 : await checkZoom(ctx, row, signal);
         checks.push(check);
+        if (options.probe === true && check.status === "ok") {
+          try {
+            const found = await probeProvider(ctx, provider, sim, signal, timeoutMs);
+            // Each library names its service its own way; the rows use doctor's provider names.
+            probes.push(...found.map((p) => ({ ...p, provider })));
+          } catch (error) {
+            if (ctx.signal.aborted) throw error;
+            const detail = redactSecrets(error instanceof Error ? error.message : String(error));
+            probes.push({ provider, assumption: "the probe calls could be made", status: "unknown", detail });
+          }
+        }
       } catch (error) {
         if (ctx.signal.aborted) throw error;
         failures.push(error);
         row.message = redactSecrets(error instanceof Error ? error.message : String(error));
         checks.push(row);
       }
+    }
+    if (options.probe === true) {
+      // One row per assumption, each provider's basic check first; providers that are not set up
+      // are left out (there is nothing of theirs to probe).
+      const rows = providers.flatMap((provider) => {
+        const check = checks.find((c) => c.provider === provider);
+        if (!check || check.status === "not-configured") return [];
+        return [checkRow(check), ...probes.filter((p) => p.provider === provider)];
+      });
+      await ctx.emit({
+        items: (async function* () {
+          yield* rows;
+        })(),
+        errors: () => [],
+        summary: () => ({
+          holds: rows.filter((r) => r.status === "holds").length,
+          differs: rows.filter((r) => r.status === "differs").length,
+          unknown: rows.filter((r) => r.status === "unknown").length,
+          notConfigured: checks.filter((c) => c.status === "not-configured").map((c) => c.provider),
+        }),
+        columns: ["provider", "status", "assumption", "detail"],
+      });
+      return exitCodeForDoctor(failures, rows);
     }
     await ctx.emit({
       items: (async function* () {
