@@ -96,3 +96,11 @@ export function exitCodeForChanges(succeeded: number, errors: readonly unknown[]
   if (errors.some((e) => exitCodeFor(e) === ExitCode.partial)) return ExitCode.partial;
   return exitCodeForScopes(succeeded, errors.length);
 }
+
+/**
+ * Whether a run's output is worth writing: 0 and 5 produced results; any other outcome (every scope
+ * failed, nothing could be done) leaves an `--out` target as it was (`ctx.emit`'s `commitIf`).
+ */
+export function isUsefulOutcome(code: ExitCodeValue): boolean {
+  return code === ExitCode.ok || code === ExitCode.partial;
+}

@@ -111,3 +111,35 @@ describe("--out onto special files and links", () => {
     expect(JSON.parse(await readFile(join(dir, "real.json"), "utf8")).command).toBe("ec2-ips");
   });
 });
+
+describe("a failed run never replaces earlier output", () => {
+  // A loopback port where nothing listens: every request is refused at once (no retries asked for).
+  const deadAws = {
+    AWS_ENDPOINT_URL: "http://127.0.0.1:9",
+    AWS_ACCESS_KEY_ID: "AKIAEXAMPLE",
+    AWS_SECRET_ACCESS_KEY: "secret-example",
+    AWS_REGION: "us-east-1",
+  };
+  const deadArm = { CLOUDADMIN_ARM_ENDPOINT: "http://127.0.0.1:9", CLOUDADMIN_ARM_TOKEN: "token-example" };
+
+  it.each([
+    ["ec2-ips", deadAws],
+    ["azure-vm-ips", deadArm],
+  ] as const)("%s: exit 4 leaves the good file untouched and prints no document", async (command, env) => {
+    const dir = await tempDir();
+    const good = join(dir, "good.json");
+    const first = await runCli([command, "--simulate", "--out", good]);
+    expect(first.code, first.stderr).toBe(0);
+    const before = await readFile(good, "utf8");
+    expect(JSON.parse(before).items.length).toBeGreaterThan(0);
+
+    const failed = await runCli([command, "--max-retries", "0", "--out", good], { env });
+    expect(failed.code, failed.stderr).toBe(4);
+    expect(await readFile(good, "utf8")).toBe(before);
+    expect(await readdir(dir)).toEqual(["good.json"]);
+
+    const toStdout = await runCli([command, "--max-retries", "0", "-o", "json"], { env });
+    expect(toStdout.code).toBe(4);
+    expect(toStdout.stdout).toBe("");
+  });
+});

@@ -2,7 +2,7 @@ import { type CloudAdminError, type ErrorRecord, UsageError, toErrorRecord } fro
 import type { VmIpProgress, VmIpRecord, VmIpScope } from "@cloudadmin/azure-vm-ips";
 import { type Shard, parseShard } from "@cloudadmin/paging";
 import type { CommandModule } from "../command-module.js";
-import { exitCodeForScopeErrors } from "../exit-codes.js";
+import { exitCodeForScopeErrors, isUsefulOutcome } from "../exit-codes.js";
 import { azureCredential, trustedCa } from "../providers.js";
 
 const CLOUDS = ["AzurePublicCloud", "AzureUSGovernment", "AzureChinaCloud"] as const;
@@ -195,6 +195,9 @@ Examples:
           warnings,
         }),
         ...(shard ? { extra: () => ({ shard, scopes: [...(scopes ?? [])].sort() }) } : {}),
+        // Every scope failed: nothing useful, so an earlier run's output stays as it was.
+        commitIf: () =>
+          isUsefulOutcome(exitCodeForScopeErrors((last?.scopesTotal ?? 0) - failures.length, failures)),
         columns:
           ctx.format === "table"
             ? TABLE_COLUMNS

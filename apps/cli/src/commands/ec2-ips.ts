@@ -2,7 +2,7 @@ import { type CloudAdminError, type ErrorRecord, UsageError, toErrorRecord } fro
 import type { Ec2InstanceRecord, Ec2IpsCounts } from "@cloudadmin/ec2-ips";
 import { type Shard, parseShard } from "@cloudadmin/paging";
 import type { CommandModule } from "../command-module.js";
-import { exitCodeForScopeErrors } from "../exit-codes.js";
+import { exitCodeForScopeErrors, isUsefulOutcome } from "../exit-codes.js";
 import { trustedCa } from "../providers.js";
 
 const TABLE_COLUMNS = [
@@ -224,6 +224,8 @@ Examples:
         throttled: counts?.throttled ?? 0,
       }),
       ...(shard ? { extra: () => ({ shard, scopes: [...scopes].sort() }) } : {}),
+      // Every scope failed: nothing useful, so an earlier run's output stays as it was.
+      commitIf: () => isUsefulOutcome(exitCodeForScopeErrors(counts?.regionsDone ?? 0, errors)),
       columns: TABLE_COLUMNS,
     });
 
