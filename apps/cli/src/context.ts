@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import type { ErrorRecord } from "@cloudadmin/errors";
 import type { ColumnSpec, ProgressReporter, Sink } from "@cloudadmin/output";
+import type { TokenCredential } from "@cloudadmin/auth";
 import { resolve } from "node:path";
 import { checkEndpoint } from "./endpoints.js";
 import type { GlobalOptions, OutputFormat } from "./globals.js";
@@ -13,6 +14,8 @@ export interface EmitOptions<T> {
   /** Read after the items are written: errors collected while streaming. */
   errors: () => ErrorRecord[];
   summary: () => Record<string, unknown>;
+  /** The document's `command` (default: this command's name); `merge` writes the merged job's. */
+  command?: string;
   /** Further top-level fields of the json document, read at the end (a sharded run's `shard` and `scopes`). */
   extra?: () => Record<string, unknown>;
   /**
@@ -45,6 +48,11 @@ export interface CommandContext {
   progress(label: string): Promise<ProgressReporter>;
   /** Writes the results to stdout or --out in the chosen format; nothing is left half written. */
   emit<T>(options: EmitOptions<T>): Promise<void>;
+  /**
+   * Blob Storage auth for these URLs, as SPEC section 3 says for `--out`: a SAS in every URL needs
+   * nothing more, else `AZURE_STORAGE_CONNECTION_STRING`, else DefaultAzureCredential.
+   */
+  blobAuth(urls: readonly string[]): Promise<{ connectionString?: string; credential?: TokenCredential }>;
   /** Opens --out (or `target`, e.g. --report; else stdout) as a sink: for commands that write their own format. */
   openOutput(contentType: string, target?: string): Promise<Sink>;
   /** Runs `fn` when the command ends (simulator shutdown and the like). */
@@ -79,16 +87,24 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
     if (!out.looksLikeUrl(target)) {
       return out.openSink(resolve(io.cwd, target), { contentType, signal: deps.signal });
     }
-    const connectionString = ctx.env.AZURE_STORAGE_CONNECTION_STRING;
-    // SAS in the URL, else the connection string, else DefaultAzureCredential (SPEC section 3).
     // parseBlobUrl refuses a malformed or non-blob URL with a usage error before anything else.
-    const needsCredential = !out.parseBlobUrl(target, { kind: "blob" }).hasSas && !connectionString;
-    return out.openSink(target, {
-      contentType,
-      signal: deps.signal,
-      ...(connectionString ? { connectionString } : {}),
-      ...(needsCredential ? { credential: (await import("@cloudadmin/auth")).createAzureCredential() } : {}),
-    });
+    out.parseBlobUrl(target, { kind: "blob" });
+    return out.openSink(target, { contentType, signal: deps.signal, ...(await blobAuth([target])) });
+  };
+
+  const blobAuth = async (urls: readonly string[]) => {
+    const connectionString = ctx.env.AZURE_STORAGE_CONNECTION_STRING;
+    const hasSas = (u: string) => {
+      try {
+        return new URL(u).searchParams.has("sig");
+      } catch {
+        return false; // the reader or sink refuses it with a usage error
+      }
+    };
+    const remote = urls.filter((u) => /^https?:\/\//i.test(u));
+    if (remote.length === 0 || remote.every(hasSas)) return {};
+    if (connectionString) return { connectionString };
+    return { credential: (await import("@cloudadmin/auth")).createAzureCredential() };
   };
 
   const ctx: CommandContext & { dispose(): Promise<void> } = {
@@ -148,7 +164,7 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
       const written = await out
         .writeResults({
           format,
-          command: deps.command,
+          command: options.command ?? deps.command,
           now: () => generatedAt,
           items: report ? report.items : options.items,
           errors: options.errors,
@@ -181,6 +197,7 @@ export function createCommandContext(deps: ContextDeps): CommandContext & { disp
       });
     },
     openOutput,
+    blobAuth,
     onExit(fn) {
       cleanups.push(fn);
     },

@@ -63,6 +63,8 @@ describe("merge", () => {
         whole.items.flatMap((i) => i.privateIps).sort(),
       );
       expect(merged.shards).toEqual({ count: n, indexes: [...Array(n).keys()] });
+      // The merged document is the job's own: it reads back like one unsharded run.
+      expect(merged.command).toBe("ec2-ips");
       expect(merged.errors.map((e) => e.scope).sort()).toEqual(whole.errors.map((e) => e.scope).sort());
       // ips find reads the shard set as one inventory.
       const find = await cli(["ips", "find", "0.0.0.0/0", "--from", files.join(","), "-o", "json"]);

@@ -59,14 +59,7 @@ function sourcesOf(ctx: CommandContext, values: readonly string[]): string[] {
 
 /** Blob auth as for --out: a SAS in the URL, else AZURE_STORAGE_CONNECTION_STRING, else DefaultAzureCredential. */
 async function readOptions(ctx: CommandContext, urls: readonly string[]): Promise<ReadInventoryOptions> {
-  const connectionString = ctx.env.AZURE_STORAGE_CONNECTION_STRING;
-  const needsCredential =
-    !connectionString && urls.some((u) => /^https?:\/\//i.test(u) && !new URL(u).searchParams.has("sig"));
-  return {
-    signal: ctx.signal,
-    ...(connectionString ? { connectionString } : {}),
-    ...(needsCredential ? { credential: (await import("@cloudadmin/auth")).createAzureCredential() } : {}),
-  };
+  return { signal: ctx.signal, ...(await ctx.blobAuth(urls)) };
 }
 
 export const ipsCommand: CommandModule = {

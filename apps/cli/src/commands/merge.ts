@@ -24,15 +24,10 @@ Examples:
   async run(ctx, _options, args) {
     if (args.length === 0) throw new UsageError("give the shard documents to merge");
     const sources = args.map((v) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : resolve(ctx.io.cwd, v)));
-    const connectionString = ctx.env.AZURE_STORAGE_CONNECTION_STRING;
-    const needsCredential =
-      !connectionString &&
-      sources.some((u) => /^https?:\/\//i.test(u) && !new URL(u).searchParams.has("sig"));
     const lib = await import("@cloudadmin/ip-inventory");
     const merged = await lib.mergeInventories(sources, {
       signal: ctx.signal,
-      ...(connectionString ? { connectionString } : {}),
-      ...(needsCredential ? { credential: (await import("@cloudadmin/auth")).createAzureCredential() } : {}),
+      ...(await ctx.blobAuth(sources)),
     });
     ctx.log.info(
       `${merged.command}: shards ${merged.indexes.join(", ")} of ${merged.count}, ${merged.scopes.length} scopes`,
@@ -41,8 +36,9 @@ Examples:
       items: merged.items(),
       errors: () => merged.errors,
       summary: () => ({ ...merged.summary, shardsMerged: merged.indexes.length, shardCount: merged.count }),
+      // The merged document is the job's own inventory, readable wherever one unsharded run is.
+      command: merged.command,
       extra: () => ({
-        mergedCommand: merged.command,
         shards: { count: merged.count, indexes: merged.indexes },
         scopes: merged.scopes,
       }),
