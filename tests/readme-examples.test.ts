@@ -20,13 +20,26 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 const root = new URL("..", import.meta.url).pathname;
 const exec = promisify(execFile);
 
-async function examples(): Promise<Array<{ pkg: string; index: number; code: string }>> {
-  const out: Array<{ pkg: string; index: number; code: string }> = [];
+interface Example {
+  pkg: string;
+  index: number;
+  code: string;
+  prints: string[];
+}
+
+async function examples(): Promise<Example[]> {
+  const out: Example[] = [];
   for (const pkg of await readdir(join(root, "packages"))) {
     const text = await readFile(join(root, "packages", pkg, "README.md"), "utf8").catch(() => "");
-    const blocks = [...text.matchAll(/```js example\n([\s\S]*?)```/g)].map((m) => m[1] as string);
-    blocks.forEach((code, index) => {
-      out.push({ pkg, index, code });
+    // An example is followed by a `text prints` block: lines its output must hold, so a README
+    // example that runs but computes the wrong thing fails.
+    const blocks = [...text.matchAll(/```js example\n([\s\S]*?)```(?:\s*```text prints\n([\s\S]*?)```)?/g)];
+    blocks.forEach((m, index) => {
+      const prints = (m[2] ?? "")
+        .split("\n")
+        .map((l) => l.trim())
+        .filter(Boolean);
+      out.push({ pkg, index, code: m[1] as string, prints });
     });
   }
   return out;
@@ -78,7 +91,15 @@ describe("README examples", async () => {
       await writeFile(file, example.code);
       try {
         const { stdout } = await exec(process.execPath, [file], { env, cwd: work, timeout: 60_000 });
-        expect(stdout.trim().length, "an example prints what it found").toBeGreaterThan(0);
+        if (process.env.SHOW_EXAMPLE_OUTPUT) console.log(`--- ${example.pkg} ${example.index + 1}\n${stdout}`);
+        expect(example.prints.length, "the example is followed by a `text prints` block").toBeGreaterThan(0);
+        const lines = stdout.split("\n").map((l) => l.trim());
+        for (const line of example.prints) {
+          // A line written /like this/ is a pattern (for times, ports and temp paths); else exact.
+          const pattern = /^\/(.+)\/$/.exec(line)?.[1];
+          if (pattern === undefined) expect(lines, "what the README says it prints").toContain(line);
+          else expect(lines.some((l) => new RegExp(pattern).test(l)), `a line matching ${line}`).toBe(true);
+        }
       } finally {
         await rm(file, { force: true });
       }
