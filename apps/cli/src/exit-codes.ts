@@ -104,3 +104,19 @@ export function exitCodeForChanges(succeeded: number, errors: readonly unknown[]
 export function isUsefulOutcome(code: ExitCodeValue): boolean {
   return code === ExitCode.ok || code === ExitCode.partial;
 }
+
+/** Commander's own outcomes: help and version shown are 0; anything else it refused is a usage error. */
+export function exitCodeForParse(commanderCode: string): ExitCodeValue {
+  const shown = [
+    "commander.helpDisplayed",
+    "commander.version",
+    "commander.help",
+    "commander.executeSubCommandAsync",
+  ];
+  return shown.includes(commanderCode) ? ExitCode.ok : ExitCode.usage;
+}
+
+/** A command's own code, unless the run was interrupted (SIGINT/SIGTERM) meanwhile: then 130. */
+export function exitCodeForRun(commandCode: number, aborted: boolean): number {
+  return aborted ? ExitCode.interrupted : commandCode;
+}

@@ -10,7 +10,7 @@ import { Command, CommanderError } from "commander";
 import type { CommandModule } from "./command-module.js";
 import { COMMANDS } from "./commands/index.js";
 import { createCommandContext } from "./context.js";
-import { ExitCode, exitCodeFor } from "./exit-codes.js";
+import { ExitCode, exitCodeFor, exitCodeForParse, exitCodeForRun } from "./exit-codes.js";
 import { addGlobalOptions, normaliseSimulateFlag, refuseFlagsAsValues, resolveGlobals } from "./globals.js";
 import type { CliIo } from "./io.js";
 import { sanitizeForTerminal } from "./log.js";
@@ -98,20 +98,9 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     refuseFlagsAsValues(program, argv);
     refuseHelpForUnknownCommand(program, argv);
     await program.parseAsync(normaliseSimulateFlag(argv), { from: "user" });
-    if (signal.aborted) return ExitCode.interrupted;
-    return exitCode;
+    return exitCodeForRun(exitCode, signal.aborted);
   } catch (error) {
-    if (error instanceof CommanderError) {
-      if (
-        error.code === "commander.helpDisplayed" ||
-        error.code === "commander.version" ||
-        error.code === "commander.help"
-      ) {
-        return ExitCode.ok;
-      }
-      if (error.code === "commander.executeSubCommandAsync") return ExitCode.ok;
-      return ExitCode.usage;
-    }
+    if (error instanceof CommanderError) return exitCodeForParse(error.code);
     return reportFailure(error);
   }
 
