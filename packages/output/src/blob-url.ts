@@ -1,5 +1,5 @@
 import { ConfigError, UsageError } from "@cloudadmin/errors";
-import { isLoopbackHost } from "@cloudadmin/auth";
+import { isAllowedEndpoint, isLoopbackHost } from "@cloudadmin/auth";
 
 /** The parts of an Azure Blob Storage URL, as {@link parseBlobUrl} reads them. */
 export interface BlobUrlParts {
@@ -66,7 +66,7 @@ export function parseBlobUrl(target: string, options: { kind?: "blob" | "contain
     );
   }
   const loopback = isLoopbackHost(url.hostname);
-  if (url.protocol === "http:" && !loopback) {
+  if (!isAllowedEndpoint(url)) {
     throw new ConfigError(
       `refusing plain http to ${url.host}: use https (plain http is only allowed on loopback addresses, for emulators)`,
     );
