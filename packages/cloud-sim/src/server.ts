@@ -60,6 +60,8 @@ export interface LoggedRequest {
   status: number;
   /** ms from arrival to the end of the answer. */
   ms: number;
+  /** The latency the model asked for this answer (base + per unit + a slow fault's delay), in ms. */
+  modelledMs?: number;
   fault?: FaultKind;
   secure: boolean;
 }
@@ -305,6 +307,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
         serialized = serialize(answer);
         const model = latencyFor(options.latency, service.name as ServiceName);
         const wantMs = model.baseMs + (model.perUnitMs ?? 0) * (answer.latencyUnits ?? 0) + extraMs;
+        entry.modelledMs = wantMs;
         const waitMs = wantMs - (clock.now() - receivedAt);
         if (waitMs > 0) await sleep(waitMs);
       }
