@@ -49,3 +49,23 @@ describe("benchResult", () => {
     expect(n).toBeGreaterThan(1);
   });
 });
+
+describe("benchResult's extra fields", () => {
+  it("never overwrite the computed ones", () => {
+    const line = benchResult({
+      scenario: "s",
+      wallMs: 200,
+      boundModelMs: 100,
+      requests: 10,
+      requestRate: 1000,
+      baselineMs: 400,
+      throttled: 0,
+      retries: 0,
+      correct: false,
+      extra: { ratioToBound: 1, correct: true, lowerBoundMs: 200, note: "kept" },
+    });
+    expect(line).toMatchObject({ ratioToBound: 2, correct: false, lowerBoundMs: 100, note: "kept" });
+    // The SPEC's fields lead the line; extras follow them.
+    expect(Object.keys(line).slice(0, 3)).toEqual(["scenario", "wallMs", "lowerBoundMs"]);
+  });
+});

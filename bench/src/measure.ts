@@ -64,7 +64,7 @@ export function benchResult(input: ResultInput): BenchResult {
     input.baselineUnits !== undefined && input.units !== undefined && input.baselineUnits > 0
       ? (input.baselineMs / input.baselineUnits) * input.units
       : input.baselineMs;
-  return {
+  const computed = {
     scenario: input.scenario,
     wallMs: round(input.wallMs),
     lowerBoundMs: round(lowerBoundMs),
@@ -77,6 +77,8 @@ export function benchResult(input: ResultInput): BenchResult {
     throttled: input.throttled,
     retries: input.retries,
     correct: input.correct,
-    ...input.extra,
   };
+  // A scenario's extra fields follow the SPEC's and can never overwrite a computed one.
+  const extra = Object.entries(input.extra ?? {}).filter(([key]) => !(key in computed));
+  return { ...computed, ...Object.fromEntries(extra) };
 }
