@@ -19,7 +19,11 @@ async function probe(
     tune(sim);
     const caFile = join(dir, "ca.pem");
     await writeFile(caFile, sim.ca);
-    const env = { ...sim.environment(), NODE_EXTRA_CA_CERTS: caFile, HOME: dir };
+    const env: Record<string, string | undefined> = {
+      ...sim.environment(),
+      NODE_EXTRA_CA_CERTS: caFile,
+      HOME: dir,
+    };
     const r = await runCli(["doctor", "--probe", "--providers", providers, "-o", "json"], { env });
     const rows = r.stdout ? (JSON.parse(r.stdout).items as Row[]) : [];
     return {
@@ -49,7 +53,7 @@ describe("cloudadmin doctor --probe", () => {
     expect(of(r.rows, "zoom").length).toBe(4);
     // No SSO profile here: the SSO refresh probe does not apply, so aws has its basic check only.
     expect(of(r.rows, "aws").length).toBe(1);
-    for (const secret of r.secrets) expect(r.stdout + r.stderr).not.toContain(secret);
+    for (const secret of r.secrets) expect(r.stdout + r.stderr).not.toContain(secret as string);
   });
 
   it.each([
@@ -106,7 +110,7 @@ describe("cloudadmin doctor --probe", () => {
       );
       expect([0, 5]).toContain(r.code);
       expect(of(r.rows, "zoom").length).toBe(4);
-      for (const secret of r.secrets) expect(r.stdout + r.stderr).not.toContain(secret);
+      for (const secret of r.secrets) expect(r.stdout + r.stderr).not.toContain(secret as string);
     },
   );
 

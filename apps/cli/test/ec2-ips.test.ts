@@ -1,19 +1,21 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createRequire } from "node:module";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
-import { type AddressInfo, isIP } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { type AwsDataset, type Simulator, generateDataset, startSimulator } from "@cloudadmin/cloud-sim";
+import {
+  type AwsDataset,
+  type Simulator,
+  generateDataset,
+  resolveTestNamesToLoopback,
+  startSimulator,
+} from "@cloudadmin/cloud-sim";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { shardOf } from "@cloudadmin/paging";
 import { runCli } from "./helpers.js";
-
-/** The mutable CommonJS `dns` module (what `net` resolves through), for the test-only resolver. */
-const dns = createRequire(import.meta.url)("node:dns") as typeof import("node:dns");
 
 const exec = promisify(execFile);
 const bin = new URL("../bin/cloudadmin.js", import.meta.url).pathname;
@@ -241,25 +243,12 @@ async function listen(
 }
 
 describe("cloudadmin ec2-ips: endpoints, credentials and secrets from hostile configuration", () => {
-  const realLookup = dns.lookup;
+  let restoreResolver: () => void = () => {};
+  // Test-only resolver: *.example.test is the loopback listener; other names fail (nothing leaves).
   beforeAll(() => {
-    // Test-only resolver: *.example.test is the loopback listener; other names fail (nothing leaves).
-    (dns as { lookup: unknown }).lookup = (
-      host: string,
-      options: unknown,
-      callback?: (...a: unknown[]) => void,
-    ) => {
-      const cb = (typeof options === "function" ? options : callback) as (...a: unknown[]) => void;
-      if (isIP(host) !== 0) return (realLookup as (...a: unknown[]) => void)(host, options, callback);
-      const all = typeof options === "object" && options !== null && (options as { all?: boolean }).all;
-      if (host.endsWith(".example.test") || host === "localhost")
-        return all ? cb(null, [{ address: "127.0.0.1", family: 4 }]) : cb(null, "127.0.0.1", 4);
-      return cb(Object.assign(new Error(`getaddrinfo ENOTFOUND ${host}`), { code: "ENOTFOUND" }));
-    };
+    restoreResolver = resolveTestNamesToLoopback();
   });
-  afterAll(() => {
-    (dns as { lookup: unknown }).lookup = realLookup;
-  });
+  afterAll(() => restoreResolver());
 
   it("refuses a plain-http endpoint_url in the profile (exit 3, one line) and sends nothing", async () => {
     const l = await listen();

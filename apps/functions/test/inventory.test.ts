@@ -1,5 +1,4 @@
 import * as http from "node:http";
-import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import type { AccessToken } from "@azure/core-auth";
 import { InvocationContext } from "@azure/functions";
@@ -12,7 +11,7 @@ import {
   startSimulator,
 } from "@cloudadmin/cloud-sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AzureDataset, expectedVmInventory } from "@cloudadmin/cloud-sim";
+import { type AzureDataset, expectedVmInventory, resolveTestNamesToLoopback } from "@cloudadmin/cloud-sim";
 import { createTimerHandler } from "../src/handler.js";
 import {
   DEFAULT_SCHEDULE,
@@ -21,9 +20,6 @@ import {
   settingsFromEnv,
   timestampName,
 } from "../src/inventory.js";
-
-// The module object itself (what Node's net uses at connect time), not a read-only ESM namespace.
-const dns = createRequire(import.meta.url)("node:dns") as typeof import("node:dns");
 
 const timer = {
   isPastDue: false,
@@ -150,7 +146,7 @@ describe("the vmIpInventory timer function against the ARG simulator and Azurite
 describe("the endpoint policy in the Functions app", () => {
   // arm.example.test is not loopback by name; a test-only resolver maps it to a loopback listener,
   // so nothing ever leaves the machine.
-  const original = dns.lookup;
+  let restoreResolver: () => void = () => {};
   let listener: http.Server;
   let received = 0;
   let port = 0;
@@ -162,17 +158,10 @@ describe("the endpoint policy in the Functions app", () => {
     listener.on("connection", () => received++);
     await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
     port = (listener.address() as AddressInfo).port;
-    dns.lookup = ((host: string, options: unknown, callback: unknown) => {
-      const cb = (typeof options === "function" ? options : callback) as (...args: unknown[]) => void;
-      const opts = (typeof options === "object" && options !== null ? options : {}) as { all?: boolean };
-      if (host !== "arm.example.test")
-        return (original as (...a: unknown[]) => void)(host, options, callback);
-      if (opts.all) cb(null, [{ address: "127.0.0.1", family: 4 }]);
-      else cb(null, "127.0.0.1", 4);
-    }) as typeof dns.lookup;
+    restoreResolver = resolveTestNamesToLoopback();
   });
   afterAll(async () => {
-    dns.lookup = original;
+    restoreResolver();
     await new Promise<void>((resolve) => listener.close(() => resolve()));
   });
 

@@ -1,12 +1,9 @@
 import * as http from "node:http";
-import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
+import { resolveTestNamesToLoopback } from "@cloudadmin/cloud-sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkResourceGraphAccess, listVmIps, probeResourceGraph } from "../src/index.js";
-
-// The module object itself (what Node's net uses at connect time), not a read-only ESM namespace.
-const dns = createRequire(import.meta.url)("node:dns") as typeof import("node:dns");
 
 /** A credential that counts the tokens it hands out. */
 function countingCredential(): TokenCredential & { calls: number } {
@@ -26,7 +23,7 @@ function countingCredential(): TokenCredential & { calls: number } {
  * traffic ever leaves the machine.
  */
 describe("the endpoint policy: plain http to a host that is not loopback", () => {
-  const original = dns.lookup;
+  let restoreResolver: () => void = () => {};
   let listener: http.Server;
   let received = 0;
   let port = 0;
@@ -39,20 +36,10 @@ describe("the endpoint policy: plain http to a host that is not loopback", () =>
     listener.on("connection", () => received++);
     await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
     port = (listener.address() as AddressInfo).port;
-    const fake = ((host: string, options: unknown, callback: unknown) => {
-      const cb = (typeof options === "function" ? options : callback) as (...args: unknown[]) => void;
-      const opts = (typeof options === "object" && options !== null ? options : {}) as { all?: boolean };
-      if (host === "arm.example.test") {
-        if (opts.all) cb(null, [{ address: "127.0.0.1", family: 4 }]);
-        else cb(null, "127.0.0.1", 4);
-        return;
-      }
-      (original as (...args: unknown[]) => void)(host, options, callback);
-    }) as typeof dns.lookup;
-    dns.lookup = fake;
+    restoreResolver = resolveTestNamesToLoopback();
   });
   afterAll(async () => {
-    dns.lookup = original;
+    restoreResolver();
     await new Promise<void>((resolve) => listener.close(() => resolve()));
   });
 

@@ -25,6 +25,7 @@ export { generateSimCertificate } from "./tls.js";
 export type { SimCertificate } from "./tls.js";
 export { startAzurite, AZURITE_ACCOUNT, AZURITE_KEY } from "./azurite.js";
 export { findTool, needsTool } from "./tools.js";
+export { resolveTestNamesToLoopback } from "./test-resolver.js";
 export type { AzuriteHandle } from "./azurite.js";
 export { createRng } from "./rng.js";
 export type { Rng } from "./rng.js";

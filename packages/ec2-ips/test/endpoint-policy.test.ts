@@ -1,43 +1,20 @@
-import { createRequire } from "node:module";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { type Server, createServer, get } from "node:http";
-import { type AddressInfo, isIP } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Simulator, generateDataset, startSimulator } from "@cloudadmin/cloud-sim";
+import {
+  type Simulator,
+  generateDataset,
+  resolveTestNamesToLoopback,
+  startSimulator,
+} from "@cloudadmin/cloud-sim";
 import type { CloudAdminError } from "@cloudadmin/errors";
 import { collect } from "@cloudadmin/paging";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listEc2Ips, resolveAwsSettings } from "../src/index.js";
 
-/** The mutable CommonJS `dns` module (what `net` resolves through), for the test-only resolver. */
-const dns = createRequire(import.meta.url)("node:dns") as typeof import("node:dns");
-
-/**
- * A test-only resolver: `*.example.test` names resolve to 127.0.0.1 (where a listener counts what
- * reaches it), and every other name fails, so nothing here can leave the machine even if an SDK
- * resolved some endpoint we did not expect.
- */
-const realLookup = dns.lookup;
-function installResolver(): void {
-  (dns as { lookup: unknown }).lookup = (
-    host: string,
-    options: unknown,
-    callback?: (...args: unknown[]) => void,
-  ) => {
-    const cb = (typeof options === "function" ? options : callback) as (...args: unknown[]) => void;
-    const all = typeof options === "object" && options !== null && (options as { all?: boolean }).all;
-    if (isIP(host) !== 0) return (realLookup as (...a: unknown[]) => void)(host, options, callback);
-    if (host.endsWith(".example.test") || host === "localhost") {
-      return all ? cb(null, [{ address: "127.0.0.1", family: 4 }]) : cb(null, "127.0.0.1", 4);
-    }
-    const error = Object.assign(new Error(`getaddrinfo ENOTFOUND ${host} (test resolver)`), {
-      code: "ENOTFOUND",
-    });
-    return cb(error);
-  };
-}
-
+let restoreResolver: () => void = () => {};
 let listener: Server;
 let port: number;
 let hits = 0;
@@ -50,7 +27,8 @@ const saved = {
 };
 
 beforeAll(async () => {
-  installResolver();
+  // Test-only resolver: *.example.test is the loopback listener; other names fail (nothing leaves).
+  restoreResolver = resolveTestNamesToLoopback();
   listener = createServer((_req, res) => {
     hits++;
     res.end("listener");
@@ -65,7 +43,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  (dns as { lookup: unknown }).lookup = realLookup;
+  restoreResolver();
   for (const [k, v] of Object.entries(saved)) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
