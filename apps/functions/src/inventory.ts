@@ -252,6 +252,12 @@ export async function runInventory(
   // The timestamped copy first: latest.json never points past a document that was not written.
   await container.getBlockBlobClient(blobName).upload(body, body.length, headers);
   await container.getBlockBlobClient(latestBlobName).upload(body, body.length, headers);
+  // The same run as a self-contained HTML page beside it (issue 16): open latest.html in a browser.
+  const { renderReport } = await import("@cloudadmin/report");
+  const html = Buffer.from(await renderReport(JSON.parse(body.toString("utf8"))));
+  await container
+    .getBlockBlobClient("vm-ips/latest.html")
+    .upload(html, html.length, { blobHTTPHeaders: { blobContentType: "text/html; charset=utf-8" } });
   log.info(`wrote ${counts.vms} VMs to ${settings.container}/${blobName} and ${latestBlobName}`);
   return { blobName, latestBlobName, vms: counts.vms, errors, warnings };
 }

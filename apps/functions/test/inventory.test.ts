@@ -69,7 +69,19 @@ describe("the vmIpInventory timer function against the ARG simulator and Azurite
     );
     const names: string[] = [];
     for await (const b of container.listBlobsFlat({ prefix: "vm-ips/" })) names.push(b.name);
-    expect(names.sort()).toEqual(["vm-ips/2026-11-28T060000Z.json", "vm-ips/latest.json"]);
+    expect(names.sort()).toEqual([
+      "vm-ips/2026-11-28T060000Z.json",
+      "vm-ips/latest.html",
+      "vm-ips/latest.json",
+    ]);
+    // The HTML report of the same run (issue 16): every VM in its data block.
+    const page = container.getBlobClient("vm-ips/latest.html");
+    expect((await page.getProperties()).contentType).toBe("text/html; charset=utf-8");
+    const html = (await page.downloadToBuffer()).toString("utf8");
+    const data = JSON.parse(/id="report-data">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? "{}") as {
+      rows: unknown[];
+    };
+    expect(data.rows).toHaveLength(expectedVmInventory(azure).size);
     const read = async (name: string) => {
       const blob = container.getBlobClient(name);
       const props = await blob.getProperties();
