@@ -91,14 +91,19 @@ describe("README examples", async () => {
       await writeFile(file, example.code);
       try {
         const { stdout } = await exec(process.execPath, [file], { env, cwd: work, timeout: 60_000 });
-        if (process.env.SHOW_EXAMPLE_OUTPUT) console.log(`--- ${example.pkg} ${example.index + 1}\n${stdout}`);
+        if (process.env.SHOW_EXAMPLE_OUTPUT)
+          console.log(`--- ${example.pkg} ${example.index + 1}\n${stdout}`);
         expect(example.prints.length, "the example is followed by a `text prints` block").toBeGreaterThan(0);
         const lines = stdout.split("\n").map((l) => l.trim());
         for (const line of example.prints) {
           // A line written /like this/ is a pattern (for times, ports and temp paths); else exact.
           const pattern = /^\/(.+)\/$/.exec(line)?.[1];
           if (pattern === undefined) expect(lines, "what the README says it prints").toContain(line);
-          else expect(lines.some((l) => new RegExp(pattern).test(l)), `a line matching ${line}`).toBe(true);
+          else
+            expect(
+              lines.some((l) => new RegExp(pattern).test(l)),
+              `a line matching ${line}`,
+            ).toBe(true);
         }
       } finally {
         await rm(file, { force: true });
