@@ -1,5 +1,4 @@
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import type { AccessToken } from "@azure/core-auth";
 import { InvocationContext } from "@azure/functions";
 import { BlobServiceClient } from "@azure/storage-blob";
@@ -11,7 +10,12 @@ import {
   startSimulator,
 } from "@cloudadmin/cloud-sim";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AzureDataset, expectedVmInventory, resolveTestNamesToLoopback } from "@cloudadmin/cloud-sim";
+import {
+  type AzureDataset,
+  expectedVmInventory,
+  startTrapListener,
+  type TrapListener,
+} from "@cloudadmin/cloud-sim";
 import { createTimerHandler } from "../src/handler.js";
 import {
   DEFAULT_SCHEDULE,
@@ -158,40 +162,27 @@ describe("the vmIpInventory timer function against the ARG simulator and Azurite
 describe("the endpoint policy in the Functions app", () => {
   // arm.example.test is not loopback by name; a test-only resolver maps it to a loopback listener,
   // so nothing ever leaves the machine.
-  let restoreResolver: () => void = () => {};
-  let listener: http.Server;
-  let received = 0;
-  let port = 0;
+  let trap: TrapListener;
   beforeAll(async () => {
-    listener = http.createServer((_req, res) => {
-      received++;
-      res.end("{}");
-    });
-    listener.on("connection", () => received++);
-    await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
-    port = (listener.address() as AddressInfo).port;
-    restoreResolver = resolveTestNamesToLoopback();
+    trap = await startTrapListener({});
   });
-  afterAll(async () => {
-    restoreResolver();
-    await new Promise<void>((resolve) => listener.close(() => resolve()));
-  });
+  afterAll(() => trap.close());
 
   it("the resolver delivers plain traffic to the listener (control)", async () => {
-    const before = received;
+    const before = trap.received();
     await new Promise<void>((resolve, reject) =>
       http
-        .get(`http://arm.example.test:${port}/`, { agent: false }, (res) => {
+        .get(`http://arm.example.test:${trap.port}/`, { agent: false }, (res) => {
           res.resume();
           res.on("end", resolve);
         })
         .on("error", reject),
     );
-    expect(received).toBeGreaterThan(before);
+    expect(trap.received()).toBeGreaterThan(before);
   });
 
   it("refuses CLOUDADMIN_ARM_ENDPOINT=http://<not loopback> before any token, and the listener receives nothing", async () => {
-    const before = received;
+    const before = trap.received();
     let tokens = 0;
     const credential = {
       async getToken(): Promise<AccessToken> {
@@ -202,7 +193,7 @@ describe("the endpoint policy in the Functions app", () => {
     const env = {
       VM_IPS_CONTAINER: "inventory",
       VM_IPS_STORAGE_CONNECTION_STRING: "UseDevelopmentStorage=true",
-      CLOUDADMIN_ARM_ENDPOINT: `http://arm.example.test:${port}`,
+      CLOUDADMIN_ARM_ENDPOINT: `http://arm.example.test:${trap.port}`,
       CLOUDADMIN_ARM_TOKEN: "test-token-functions-policy",
     };
     // At the app settings...
@@ -215,11 +206,11 @@ describe("the endpoint policy in the Functions app", () => {
     ).rejects.toMatchObject({ code: "ERR_CONFIG" });
     // ...and in the inventory itself, for settings built by hand.
     const settings = { ...settingsFromEnv({ ...env, CLOUDADMIN_ARM_ENDPOINT: undefined }) };
-    settings.armEndpoint = `http://arm.example.test:${port}`;
+    settings.armEndpoint = `http://arm.example.test:${trap.port}`;
     await expect(runInventory(settings, { credential })).rejects.toMatchObject({ code: "ERR_CONFIG" });
     expect(tokens).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(received).toBe(before);
+    expect(trap.received()).toBe(before);
   });
 });
 

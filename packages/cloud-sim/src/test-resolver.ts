@@ -38,3 +38,38 @@ export function resolveTestNamesToLoopback(): () => void {
     dns.lookup = real;
   };
 }
+
+/** A loopback listener behind {@link resolveTestNamesToLoopback}: what reaches it is counted. */
+export interface TrapListener {
+  port: number;
+  /** Connections and requests that reached the listener so far. */
+  received(): number;
+  /** Closes the listener and restores the real resolver. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a listener on 127.0.0.1 that counts every connection and request (answering `body` as JSON),
+ * and installs the test-only resolver, so `http://<name>.example.test:<port>` reaches it. An endpoint
+ * policy test then proves that a refused name sends nothing: `received()` stays where it was.
+ */
+export async function startTrapListener(body: unknown = {}): Promise<TrapListener> {
+  const { createServer } = await import("node:http");
+  let received = 0;
+  const server = createServer((_req, res) => {
+    received++;
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
+  });
+  server.on("connection", () => received++);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const restore = resolveTestNamesToLoopback();
+  return {
+    port: (server.address() as { port: number }).port,
+    received: () => received,
+    close: async () => {
+      restore();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
