@@ -167,12 +167,15 @@ class AtomicFile {
   }
 
   private async writeAll(chunk: Buffer | undefined): Promise<void> {
-    if (chunk === undefined) return;
-    let offset = 0;
-    while (offset < chunk.byteLength) {
-      const { bytesWritten } = await this.handle.write(chunk, offset, chunk.byteLength - offset);
-      offset += bytesWritten;
-    }
+    if (chunk !== undefined) await writeAll(this.handle, chunk);
+  }
+}
+
+/** Writes every byte of `chunk` (a file handle's write may take only part of it, as a pipe's does). */
+export async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.byteLength) {
+    offset += (await handle.write(chunk, offset, chunk.byteLength - offset)).bytesWritten;
   }
 }
 
@@ -378,10 +381,7 @@ async function createInPlaceSink(path: string): Promise<Sink> {
   return {
     write: async (chunk) => {
       try {
-        const bytes = Buffer.from(chunk, "utf8");
-        for (let offset = 0; offset < bytes.byteLength; ) {
-          offset += (await handle.write(bytes, offset, bytes.byteLength - offset)).bytesWritten;
-        }
+        await writeAll(handle, Buffer.from(chunk, "utf8"));
       } catch (error) {
         throw fileError(path, error);
       }

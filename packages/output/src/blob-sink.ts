@@ -13,6 +13,7 @@ import {
   isAbortError,
   redactSecrets,
 } from "@cloudadmin/errors";
+import { writeAll } from "./atomic-file.js";
 import { type BlobUrlParts, parseBlobUrl } from "./blob-url.js";
 import type { Sink } from "./sink.js";
 
@@ -295,13 +296,5 @@ class BlobSink implements Sink {
       await spill.handle.close().catch(() => undefined);
       await unlink(spill.path).catch(() => undefined);
     }
-  }
-}
-
-async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.byteLength) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
-    offset += bytesWritten;
   }
 }
