@@ -10,7 +10,7 @@ import {
   isCloudAdminError,
   redactSecrets,
 } from "@cloudadmin/errors";
-import { type BlobAuthOptions, createContainerClient, parseBlobUrl } from "@cloudadmin/output";
+import { type BlobAuthOptions, createContainerClient, looksLikeUrl, parseBlobUrl } from "@cloudadmin/output";
 
 /**
  * Where an inventory comes from: a file path, a blob URL (`https://<acct>.blob.core.windows.net/<c>/<b>`,
@@ -33,11 +33,9 @@ export interface SourceOptions extends BlobAuthOptions {
   signal?: AbortSignal;
 }
 
-const URL_LIKE = /^[a-z][a-z0-9+.-]*:\/\//i;
-
 /** Whether a source string names a URL rather than a file. */
 export function isUrlSource(source: string): boolean {
-  return URL_LIKE.test(source);
+  return looksLikeUrl(source);
 }
 
 /** A display name for a source, never holding a SAS. */

@@ -49,12 +49,13 @@ function parseAge(value: string): number {
 }
 
 /** A `--from` value or a diff side: a file or URL, or several joined by commas (a shard set). */
-function sourcesOf(ctx: CommandContext, values: readonly string[]): string[] {
+async function sourcesOf(ctx: CommandContext, values: readonly string[]): Promise<string[]> {
+  const { looksLikeUrl } = await import("@cloudadmin/output");
   return values
     .flatMap((v) => v.split(","))
     .map((v) => v.trim())
     .filter(Boolean)
-    .map((v) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : resolve(ctx.io.cwd, v)));
+    .map((v) => (looksLikeUrl(v) ? v : resolve(ctx.io.cwd, v)));
 }
 
 /** Blob auth as for --out: a SAS in the URL, else AZURE_STORAGE_CONNECTION_STRING, else DefaultAzureCredential. */
@@ -129,7 +130,7 @@ async function find(
   const lib = await import("@cloudadmin/ip-inventory");
   // Malformed queries are refused before anything is read or run.
   const parsed = queries.map((q) => lib.parseQuery(q));
-  const from = sourcesOf(ctx, (options.from as string[] | undefined) ?? []);
+  const from = await sourcesOf(ctx, (options.from as string[] | undefined) ?? []);
   const live = liveClouds(options.live);
   if (from.length === 0 && live.length === 0)
     throw new UsageError("give --from <file|url>... or --live azure,aws");
@@ -298,8 +299,8 @@ async function diff(ctx: CommandContext, options: Record<string, unknown>, args:
       throw new UsageError("--since and --prefix go with --container-url");
     if (args.length !== 2)
       throw new UsageError("ips diff needs <old> <new>, or --container-url <url> --since <age>");
-    older = sourcesOf(ctx, [args[0] as string]);
-    newer = sourcesOf(ctx, [args[1] as string]);
+    older = await sourcesOf(ctx, [args[0] as string]);
+    newer = await sourcesOf(ctx, [args[1] as string]);
   }
   const errors: ErrorRecord[] = [];
   const onError = (e: CloudAdminError) => errors.push(toErrorRecord(e));

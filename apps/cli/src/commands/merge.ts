@@ -23,7 +23,8 @@ Examples:
   },
   async run(ctx, _options, args) {
     if (args.length === 0) throw new UsageError("give the shard documents to merge");
-    const sources = args.map((v) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(v) ? v : resolve(ctx.io.cwd, v)));
+    const { looksLikeUrl } = await import("@cloudadmin/output");
+    const sources = args.map((v) => (looksLikeUrl(v) ? v : resolve(ctx.io.cwd, v)));
     const lib = await import("@cloudadmin/ip-inventory");
     const merged = await lib.mergeInventories(sources, {
       signal: ctx.signal,
