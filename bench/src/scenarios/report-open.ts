@@ -1,9 +1,8 @@
 /// <reference lib="dom" />
-import { existsSync } from "node:fs";
 import { mkdtemp, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRng, expectedVmInventory, generateAzureDataset } from "@cloudadmin/cloud-sim";
+import { createRng, expectedVmInventory, findChromium, generateAzureDataset } from "@cloudadmin/cloud-sim";
 import { createReportCollector, jsonForScript } from "@cloudadmin/report";
 import { type Browser, chromium } from "playwright-core";
 import { benchResult } from "../measure.js";
@@ -19,7 +18,6 @@ import type { BenchContext, BenchResult, Scenario } from "../scenario.js";
  * table, every row in the DOM (what a report without a virtual table does).
  */
 const QUERY = "vm-0042";
-const CHROMIUM = [process.env.CHROMIUM_PATH, "/usr/bin/chromium", "/usr/bin/chromium-browser"];
 
 async function openAndWait(browser: Browser, file: string): Promise<number> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -34,7 +32,7 @@ async function openAndWait(browser: Browser, file: string): Promise<number> {
 }
 
 async function run(ctx: BenchContext): Promise<BenchResult> {
-  const executablePath = CHROMIUM.find((p): p is string => !!p && existsSync(p));
+  const executablePath = findChromium();
   if (!executablePath)
     throw new Error("report-open needs Chromium: apt-get install chromium (or set CHROMIUM_PATH)");
   const azure = generateAzureDataset(createRng(1).fork("arg"), {

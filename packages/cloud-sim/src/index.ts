@@ -24,7 +24,7 @@ export type { Dataset, GenerateDatasetOptions } from "./dataset.js";
 export { generateSimCertificate } from "./tls.js";
 export type { SimCertificate } from "./tls.js";
 export { startAzurite, AZURITE_ACCOUNT, AZURITE_KEY } from "./azurite.js";
-export { findTool, needsTool } from "./tools.js";
+export { findChromium, findTool, needsTool } from "./tools.js";
 export { resolveTestNamesToLoopback, startTrapListener } from "./test-resolver.js";
 export type { TrapListener } from "./test-resolver.js";
 export type { AzuriteHandle } from "./azurite.js";

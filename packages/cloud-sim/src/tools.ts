@@ -39,3 +39,9 @@ export function needsTool(
   );
   return false;
 }
+
+/** Headless Chromium for the browser tests and benchmarks: `CHROMIUM_PATH`, else the Debian package on PATH. */
+export function findChromium(env: Record<string, string | undefined> = process.env): string | undefined {
+  const path = env.PATH ?? "";
+  return env.CHROMIUM_PATH || findTool("chromium", path) || findTool("chromium-browser", path);
+}
