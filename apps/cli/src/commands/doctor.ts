@@ -57,6 +57,18 @@ async function checkAws(ctx: CommandContext, row: DoctorCheck, signal: AbortSign
   };
 }
 
+/** Where Resource Graph and Graph take their endpoint and bearer token from (check and probe alike). */
+const ARM_TARGET = {
+  endpointVar: "CLOUDADMIN_ARM_ENDPOINT",
+  defaultEndpoint: "https://management.azure.com",
+  tokenVar: "CLOUDADMIN_ARM_TOKEN",
+} as const;
+const GRAPH_TARGET = {
+  endpointVar: "CLOUDADMIN_GRAPH_ENDPOINT",
+  defaultEndpoint: "https://graph.microsoft.com",
+  tokenVar: "CLOUDADMIN_GRAPH_TOKEN",
+} as const;
+
 /**
  * Endpoint, credential and extra CA of a provider signed in through Entra ID (Resource Graph,
  * Graph). The row says the endpoint and the credentials' source at once, so a failure later still
@@ -84,11 +96,7 @@ async function checkAzure(
   sim: SimulatorSession | undefined,
   signal: AbortSignal,
 ): Promise<DoctorCheck> {
-  const { endpoint, credential, source, ca } = await azureTarget(ctx, row, sim, {
-    endpointVar: "CLOUDADMIN_ARM_ENDPOINT",
-    defaultEndpoint: "https://management.azure.com",
-    tokenVar: "CLOUDADMIN_ARM_TOKEN",
-  });
+  const { endpoint, credential, source, ca } = await azureTarget(ctx, row, sim, ARM_TARGET);
   const lib = await import("@cloudadmin/azure-vm-ips");
   const access = await lib.checkResourceGraphAccess({ credential, endpoint, ...(ca ? { ca } : {}), signal });
   return {
@@ -107,11 +115,7 @@ async function checkGraph(
   sim: SimulatorSession | undefined,
   signal: AbortSignal,
 ): Promise<DoctorCheck> {
-  const { endpoint, credential, source, ca } = await azureTarget(ctx, row, sim, {
-    endpointVar: "CLOUDADMIN_GRAPH_ENDPOINT",
-    defaultEndpoint: "https://graph.microsoft.com",
-    tokenVar: "CLOUDADMIN_GRAPH_TOKEN",
-  });
+  const { endpoint, credential, source, ca } = await azureTarget(ctx, row, sim, GRAPH_TARGET);
   const lib = await import("@cloudadmin/user-photos");
   await lib.checkGraphAccess({ credential, endpoint, ...(ca ? { ca } : {}), signal });
   return {
@@ -194,20 +198,12 @@ async function probeProvider(
       });
     }
     case "azure": {
-      const { endpoint, credential, ca } = await azureTarget(ctx, scratch, sim, {
-        endpointVar: "CLOUDADMIN_ARM_ENDPOINT",
-        defaultEndpoint: "https://management.azure.com",
-        tokenVar: "CLOUDADMIN_ARM_TOKEN",
-      });
+      const { endpoint, credential, ca } = await azureTarget(ctx, scratch, sim, ARM_TARGET);
       const lib = await import("@cloudadmin/azure-vm-ips");
       return lib.probeResourceGraph({ credential, endpoint, ...(ca ? { ca } : {}), signal, timeoutMs });
     }
     case "graph": {
-      const { endpoint, credential, ca } = await azureTarget(ctx, scratch, sim, {
-        endpointVar: "CLOUDADMIN_GRAPH_ENDPOINT",
-        defaultEndpoint: "https://graph.microsoft.com",
-        tokenVar: "CLOUDADMIN_GRAPH_TOKEN",
-      });
+      const { endpoint, credential, ca } = await azureTarget(ctx, scratch, sim, GRAPH_TARGET);
       const lib = await import("@cloudadmin/user-photos");
       // A few users, so that one without a photo shows which "no photo" form the tenant uses.
       return lib.probeGraphPhotos({
